@@ -1,0 +1,60 @@
+"""The two values that cross the line between a channel and the assistant.
+
+A channel turns a platform event into an ``Incoming`` and renders each ``Outgoing``
+its own way; nothing above the channel knows which platform it serves.
+
+Text markup is a deliberately tiny subset so that every channel can render it:
+``**gras**`` for bold, ``_italique_`` for italics, lines starting with ``- `` for
+bullets. Everything else is plain text: channels escape it at the edge
+(see :mod:`bot.markup`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One user message or button press, already stripped of platform details."""
+
+    channel: str
+    """``console``, ``telegram`` or ``matrix``."""
+    user_key: str
+    """Stable, pseudonymised key of the person (never a raw platform id)."""
+    chat_id: str
+    text: str | None = None
+    """What the person typed; ``None`` for a button press."""
+    payload: str | None = None
+    """Opaque data of a pressed button (see :mod:`bot.payloads`)."""
+    message_id: str | None = None
+    """Platform id of the event, used to drop redeliveries."""
+    language: str = "fr"
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A button (Telegram, Matrix reply hint) or a numbered line (console)."""
+
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file or picture produced by the assistant."""
+
+    filename: str
+    content: bytes
+    mime_type: str
+    caption: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message bubble. ``choices`` are numbered from 1 in the order given."""
+
+    text: str = ""
+    choices: tuple[Choice, ...] = field(default_factory=tuple)
+    file: Attachment | None = None
+    image: Attachment | None = None
