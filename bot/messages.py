@@ -51,9 +51,17 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """One message bubble. ``choices`` are numbered from 1 in the order given."""
+    """One message bubble.
+
+    ``choices`` answer the question and are numbered from 1 in the order given (a typed
+    number is understood by the core). ``actions`` are navigation buttons such as
+    « Retour » or « Passer »: buttons where the platform has them, never numbered; a
+    text channel may show them as the commands they stand for (``Choice.payload`` is
+    then ``/retour``, ``/passer``…).
+    """
 
     text: str = ""
     choices: tuple[Choice, ...] = field(default_factory=tuple)
+    actions: tuple[Choice, ...] = field(default_factory=tuple)
     file: Attachment | None = None
     image: Attachment | None = None
