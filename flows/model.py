@@ -291,7 +291,9 @@ def _parse_options(raw: Any, fail: Any, node: Any, where: str) -> tuple[Option, 
     return tuple(options)
 
 
-def _parse_when(raw: Any, seen: set[str], fail: Any, node: Any, where: str) -> tuple[Condition, ...]:
+def _parse_when(
+    raw: Any, seen: set[str], fail: Any, node: Any, where: str
+) -> tuple[Condition, ...]:
     if raw is None:
         return ()
     items = raw if isinstance(raw, list) else [raw]

@@ -56,7 +56,7 @@ def load_yaml(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise ContentError(str(path), 0, "", f"le fichier n'est pas en UTF-8 ({exc})") from exc
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 0
         raise ContentError(str(path), line, "", f"YAML invalide : {exc.problem}") from exc

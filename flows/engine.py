@@ -1,0 +1,202 @@
+"""The flow engine: a pure state machine, no I/O.
+
+Given a flow, a state and an input it returns the new state and what to say.
+Storage saves the state and channels render the replies, so the same semantics
+(start, answer, back, skip, cancel, resume, progress, re-ask) hold on every
+platform and can be tested as plain functions.
+
+The state keeps only what was answered (``answers``) and the order in which
+steps were passed (``history``); the current step is derived from them, so a
+resumed session can never point at a step that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from flows.model import Flow, Step
+from flows.parsing import Invalid, Parsed, parse_answer
+
+Status = Literal["in_progress", "completed", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class FlowState:
+    flow_id: str
+    version: str
+    history: tuple[str, ...] = ()
+    """Steps passed (answered or skipped), oldest first."""
+    answers: Mapping[str, Any] = field(default_factory=dict)
+    comments: Mapping[str, str] = field(default_factory=dict)
+    status: Status = "in_progress"
+    selection: tuple[str, ...] = ()
+    """Options ticked so far on a multiple-choice step answered with buttons."""
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    step: Step
+    position: int
+    total: int
+    selection: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    """The last step was passed: the caller computes and stores the summary."""
+
+
+Output = Question | Notice | Completed
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    state: FlowState
+    outputs: tuple[Output, ...]
+    changed: bool = True
+    """False when the input was refused and nothing needs saving."""
+
+
+def new_state(flow: Flow) -> FlowState:
+    return FlowState(flow_id=flow.id, version=flow.version)
+
+
+def start(flow: Flow) -> Transition:
+    state = new_state(flow)
+    return Transition(state, _next(flow, state))
+
+
+def current_step(flow: Flow, state: FlowState) -> Step | None:
+    if state.status != "in_progress":
+        return None
+    passed = set(state.history)
+    for step in flow.steps:
+        if step.id not in passed and step.visible(state.answers):
+            return step
+    return None
+
+
+def question(flow: Flow, state: FlowState) -> Question | None:
+    step = current_step(flow, state)
+    if step is None:
+        return None
+    visible = [s for s in flow.steps if s.visible(state.answers)]
+    passed = sum(1 for s in visible if s.id in state.history)
+    return Question(step, passed + 1, max(len(visible), passed + 1), state.selection)
+
+
+def resume(flow: Flow, state: FlowState) -> Transition:
+    """Ask the current question again (after a restart, /aide, a stale button…)."""
+    return Transition(state, _next(flow, state), changed=False)
+
+
+def answer(flow: Flow, state: FlowState, text: str) -> Transition:
+    step = current_step(flow, state)
+    if step is None:
+        return Transition(state, (Notice("flow.not_active"),), changed=False)
+    parsed = parse_answer(step, text)
+    if isinstance(parsed, Invalid):
+        return _refuse(flow, state, Notice(parsed.key, parsed.params))
+    return _record(flow, state, step, parsed)
+
+
+def answer_option(flow: Flow, state: FlowState, step_id: str, index: int) -> Transition:
+    """A button press: option ``index`` (1-based) of step ``step_id``."""
+    step = current_step(flow, state)
+    if step is None or step.id != step_id or not 1 <= index <= len(step.options or (1, 2)):
+        return _refuse(flow, state, Notice("flow.stale_button"))
+    if step.type == "yesno":
+        return _record(flow, state, step, Parsed(index == 1))
+    if step.type == "multichoice":
+        value = step.options[index - 1].value
+        chosen = list(state.selection)
+        if value in chosen:
+            chosen.remove(value)
+        else:
+            chosen.append(value)
+        order = [o.value for o in step.options]
+        selection = tuple(sorted(chosen, key=order.index))
+        new = replace(state, selection=selection)
+        return Transition(new, _next(flow, new))
+    value = index if step.type == "scale" else step.options[index - 1].value
+    return _record(flow, state, step, Parsed(value))
+
+
+def confirm_selection(flow: Flow, state: FlowState, step_id: str) -> Transition:
+    """« Valider » on a multiple-choice step answered with buttons."""
+    step = current_step(flow, state)
+    if step is None or step.id != step_id or step.type != "multichoice":
+        return _refuse(flow, state, Notice("flow.stale_button"))
+    if not state.selection:
+        return _refuse(flow, state, Notice("invalid.multichoice_empty"))
+    return _record(flow, state, step, Parsed(list(state.selection)))
+
+
+def back(flow: Flow, state: FlowState) -> Transition:
+    if state.status != "in_progress":
+        return Transition(state, (Notice("flow.not_active"),), changed=False)
+    if not state.history:
+        return _refuse(flow, state, Notice("flow.back_at_start"))
+    previous = state.history[-1]
+    answers = {k: v for k, v in state.answers.items() if k != previous}
+    comments = {k: v for k, v in state.comments.items() if k != previous}
+    new = replace(state, history=state.history[:-1], answers=answers, comments=comments,
+                  selection=())
+    return Transition(new, _next(flow, new))
+
+
+def skip(flow: Flow, state: FlowState) -> Transition:
+    step = current_step(flow, state)
+    if step is None:
+        return Transition(state, (Notice("flow.not_active"),), changed=False)
+    if not step.optional:
+        return _refuse(flow, state, Notice("flow.skip_required"))
+    return _advance(flow, replace(state, history=(*state.history, step.id), selection=()))
+
+
+def cancel(state: FlowState) -> Transition:
+    if state.status != "in_progress":
+        return Transition(state, (Notice("flow.not_active"),), changed=False)
+    return Transition(replace(state, status="cancelled"), (Notice("flow.cancelled"),))
+
+
+def _record(flow: Flow, state: FlowState, step: Step, parsed: Parsed) -> Transition:
+    answers = {**state.answers, step.id: parsed.value}
+    comments = {k: v for k, v in state.comments.items() if k != step.id}
+    if parsed.comment:
+        comments[step.id] = parsed.comment
+    return _advance(
+        flow,
+        replace(
+            state,
+            history=(*state.history, step.id),
+            answers=answers,
+            comments=comments,
+            selection=(),
+        ),
+    )
+
+
+def _advance(flow: Flow, state: FlowState) -> Transition:
+    """After a step was passed: the next question, or completion."""
+    if current_step(flow, state) is None:
+        return Transition(replace(state, status="completed"), (Completed(),))
+    return Transition(state, _next(flow, state))
+
+
+def _next(flow: Flow, state: FlowState) -> tuple[Output, ...]:
+    q = question(flow, state)
+    return (q,) if q else (Completed(),)
+
+
+def _refuse(flow: Flow, state: FlowState, notice: Notice) -> Transition:
+    q = question(flow, state)
+    return Transition(state, (notice, q) if q else (notice,), changed=False)
