@@ -1,0 +1,297 @@
+"""Pytest plugin: a throw-away Synapse homeserver on loopback, for the Matrix tests.
+
+Why a real Synapse and not a fake: the bugs that hurt Matrix bots (replayed history
+after a restart, a new device at every start, unbounded 429 retries) live in the
+conversation between the client library and a real server.
+
+The homeserver is found in this order:
+
+1. ``SYNAPSE_PYTHON``: a Python interpreter that can ``import synapse``;
+2. ``.ci/venv-synapse/bin/python``, installed by ``.ci/install_synapse.sh``.
+
+Without one, tests using the ``synapse`` fixture are skipped with the reason; under CI
+(``CI=true``) they fail instead, because CI must really run them.
+
+Load it with ``pytest_plugins = ["tests.synapse_fixture"]`` in ``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CI_PYTHON = ROOT / ".ci" / "venv-synapse" / "bin" / "python"
+SERVER_NAME = "localhost"
+START_TIMEOUT = 90.0
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixAccount:
+    """A registered account: ``localpart`` is what ``COOPBOT_MATRIX_USER`` may hold."""
+
+    localpart: str
+    password: str
+
+    @property
+    def user_id(self) -> str:
+        return f"@{self.localpart}:{SERVER_NAME}"
+
+
+@dataclass(frozen=True, slots=True)
+class SynapseServer:
+    """What a test needs to talk to the running homeserver."""
+
+    url: str
+    bot: MatrixAccount
+    alice: MatrixAccount
+    bob: MatrixAccount
+    start_seconds: float
+    """Wall time from process start to ``/_matrix/client/versions`` answering."""
+    log_path: Path
+
+
+def find_synapse_python() -> str | None:
+    """The interpreter that runs Synapse, or ``None`` when none is installed."""
+    candidates = [os.environ.get("SYNAPSE_PYTHON"), str(CI_PYTHON)]
+    for candidate in candidates:
+        if not candidate:
+            continue
+        path = shutil.which(candidate) or candidate
+        if not Path(path).exists():
+            continue
+        probe = subprocess.run(
+            [path, "-c", "import synapse.app.homeserver"],
+            capture_output=True,
+            check=False,
+        )
+        if probe.returncode == 0:
+            return path
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _generous(per_second: float = 1000, burst: int = 1000) -> dict[str, float]:
+    return {"per_second": per_second, "burst_count": burst}
+
+
+def write_config(directory: Path, port: int, shared_secret: str) -> Path:
+    """A minimal homeserver config: SQLite, loopback only, no federation, no limits."""
+    log_config = directory / "log.yaml"
+    log_config.write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "formatters": {
+                    "precise": {"format": "%(asctime)s %(name)s %(levelname)s %(message)s"}
+                },
+                "handlers": {
+                    "file": {
+                        "class": "logging.FileHandler",
+                        "formatter": "precise",
+                        "filename": str(directory / "homeserver.log"),
+                    }
+                },
+                "root": {"level": "WARNING", "handlers": ["file"]},
+                "disable_existing_loggers": False,
+            }
+        ),
+        encoding="utf-8",
+    )
+    config = {
+        "server_name": SERVER_NAME,
+        "pid_file": str(directory / "homeserver.pid"),
+        "public_baseurl": f"http://127.0.0.1:{port}/",
+        "listeners": [
+            {
+                "port": port,
+                "bind_addresses": ["127.0.0.1"],
+                "type": "http",
+                "tls": False,
+                "x_forwarded": False,
+                "resources": [{"names": ["client"], "compress": False}],
+            }
+        ],
+        "database": {"name": "sqlite3", "args": {"database": str(directory / "homeserver.db")}},
+        "log_config": str(log_config),
+        "media_store_path": str(directory / "media"),
+        "signing_key_path": str(directory / "signing.key"),
+        "registration_shared_secret": shared_secret,
+        "macaroon_secret_key": secrets.token_hex(16),
+        "form_secret": secrets.token_hex(16),
+        "report_stats": False,
+        "enable_registration": False,
+        "trusted_key_servers": [],
+        "suppress_key_server_warning": True,
+        "presence": {"enabled": False},
+        "url_preview_enabled": False,
+        "enable_metrics": False,
+        "rc_message": _generous(),
+        "rc_registration": _generous(),
+        "rc_registration_token_validity": _generous(),
+        "rc_login": {
+            "address": _generous(),
+            "account": _generous(),
+            "failed_attempts": _generous(),
+        },
+        "rc_admin_redaction": _generous(),
+        "rc_joins": {"local": _generous(), "remote": _generous()},
+        "rc_joins_per_room": _generous(),
+        "rc_3pid_validation": _generous(),
+        "rc_invites": {
+            "per_room": _generous(),
+            "per_user": _generous(),
+            "per_issuer": _generous(),
+        },
+        "rc_third_party_invite": _generous(),
+        "rc_media_create": _generous(),
+        "rc_room_creation": _generous(),
+        "rc_presence": {"per_user": _generous()},
+        "rc_delayed_event_mgmt": _generous(),
+        "rc_key_requests": _generous(),
+    }
+    path = directory / "homeserver.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"Synapse exited with code {process.returncode}; see {log_path}:\n"
+                + _tail(log_path)
+            )
+        try:
+            with urllib.request.urlopen(f"{url}/_matrix/client/versions", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"Synapse did not answer within {START_TIMEOUT:.0f} s:\n" + _tail(log_path))
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _register(python: str, config: Path, url: str, accounts: list[MatrixAccount]) -> None:
+    """``register_new_matrix_user`` (shared secret read from the config), run in parallel."""
+    processes = [
+        subprocess.Popen(
+            [
+                python,
+                "-m",
+                "synapse._scripts.register_new_matrix_user",
+                "-c",
+                str(config),
+                "-u",
+                account.localpart,
+                "-p",
+                account.password,
+                "--no-admin",
+                url,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for account in accounts
+    ]
+    for account, process in zip(accounts, processes, strict=True):
+        output, _ = process.communicate(timeout=60)
+        if process.returncode != 0:
+            raise RuntimeError(
+                f"registering {account.localpart} failed: {output.decode(errors='replace')}"
+            )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop exactly the process we started, by its id."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def synapse() -> Iterator[SynapseServer]:
+    """A running Synapse with three accounts: the bot, alice and bob."""
+    python = find_synapse_python()
+    if python is None:
+        reason = (
+            "Synapse is not installed: run .ci/install_synapse.sh "
+            "or set SYNAPSE_PYTHON to a Python that can import synapse"
+        )
+        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+            pytest.fail(reason + " (CI must run the Matrix tests)", pytrace=False)
+        pytest.skip(reason)
+
+    directory = Path(tempfile.mkdtemp(prefix="coopbot-synapse-"))
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    config = write_config(directory, port, secrets.token_hex(16))
+    subprocess.run(
+        [python, "-m", "synapse.app.homeserver", "-c", str(config), "--generate-keys"],
+        check=True,
+        capture_output=True,
+        cwd=directory,
+        timeout=60,
+    )
+    log_path = directory / "homeserver.log"
+    stderr = (directory / "stderr.log").open("wb")
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [python, "-m", "synapse.app.homeserver", "-c", str(config)],
+        cwd=directory,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
+    try:
+        _wait_until_up(url, process, log_path)
+        start_seconds = time.monotonic() - started
+        accounts = [
+            MatrixAccount(name, secrets.token_urlsafe(12)) for name in ("coopbot", "alice", "bob")
+        ]
+        _register(python, config, url, accounts)
+        server = SynapseServer(url, *accounts, start_seconds=start_seconds, log_path=log_path)
+        print(
+            f"\nSynapse ready at {url} in {start_seconds:.1f} s "
+            f"(accounts registered after {time.monotonic() - started:.1f} s)",
+            file=sys.stderr,
+        )
+        yield server
+    finally:
+        _stop(process)
+        stderr.close()
+        if os.environ.get("COOPBOT_KEEP_SYNAPSE_DIR"):
+            print(f"Synapse files kept in {directory}", file=sys.stderr)
+        else:
+            shutil.rmtree(directory, ignore_errors=True)
