@@ -11,11 +11,15 @@ Scores: a rating is 1 (frein fort) to 4 (levier fort). A family's score is the
 mean of its answered ratings; its percentage maps 1 → 0 % and 4 → 100 %. Skipped
 factors are left out of every mean; a family with no answer has ``score: None``.
 The overall score is the mean of all answered ratings (each factor weighs the same).
+Scores are given to one decimal and percentages to the unit, both rounded half up
+from the exact mean.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any
 
 from flows.model import Flow, Step
@@ -46,9 +50,9 @@ def summarise_facteurs(data: SummaryInput) -> dict[str, Any]:
     for family in families:
         mine = [r for r in rated if r["family"] == family["id"]]
         total = sum(1 for s in factors if s.meta.get("family") == family["id"])
-        score = _mean([r["rating"] for r in mine])
+        mean = _mean([r["rating"] for r in mine])
         family_rows.append(
-            {**family, "score": score, "percent": _percent(score, top),
+            {**family, "score": _score(mean), "percent": _percent(mean, top),
              "answered": len(mine), "total": total}
         )
 
@@ -70,7 +74,7 @@ def summarise_facteurs(data: SummaryInput) -> dict[str, Any]:
         "scale_max": top,
         "families": family_rows,
         "overall": {
-            "score": overall,
+            "score": _score(overall),
             "percent": _percent(overall, top),
             "answered": len(rated),
             "total": len(factors),
@@ -148,14 +152,26 @@ def _public(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if k != "position"}
 
 
-def _mean(values: list[int]) -> float | None:
-    return round(sum(values) / len(values), 2) if values else None
+def _mean(values: list[int]) -> Fraction | None:
+    return Fraction(sum(values), len(values)) if values else None
 
 
-def _percent(score: float | None, top: int) -> int | None:
-    if score is None or top <= 1:
+def _half_up(value: Fraction, places: str) -> Decimal:
+    """Rounded as a reader rounds (1,25 → 1,3), not half-to-even as ``round`` does."""
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return exact.quantize(Decimal(places), rounding=ROUND_HALF_UP)
+
+
+def _score(mean: Fraction | None) -> float | None:
+    """Mean rating to one decimal."""
+    return None if mean is None else float(_half_up(mean, "0.1"))
+
+
+def _percent(mean: Fraction | None, top: int) -> int | None:
+    """1 → 0 %, top → 100 %, from the exact mean."""
+    if mean is None or top <= 1:
         return None
-    return round((score - 1) / (top - 1) * 100)
+    return int(_half_up((mean - 1) / (top - 1) * 100, "1"))
 
 
 def _role(flow: Flow, answers: Mapping[str, Any]) -> dict[str, str] | None:
@@ -168,10 +184,11 @@ def _role(flow: Flow, answers: Mapping[str, Any]) -> dict[str, str] | None:
 
 
 def _text(value: Any) -> str | None:
+    """User text on one line: a line break typed in a comment must not split a chat
+    bubble (``---``) or start a Markdown block in the summary."""
     if not isinstance(value, str):
         return None
-    value = value.strip()
-    return value or None
+    return " ".join(value.split()) or None
 
 
 def _comments(flow: Flow, comments: Mapping[str, str]) -> list[dict[str, str]]:
