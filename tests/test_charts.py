@@ -1,0 +1,103 @@
+"""Charts: valid PNGs that a phone can show, and no matplotlib on the start-up path."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flows.charts import render_chart
+from flows.charts.common import Bar, band_colour, decimal_fr, horizontal_bars, radar
+from flows.model import load_flow
+from flows.summaries import SummaryInput, summarise
+
+ROOT = Path(__file__).resolve().parent.parent
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_BYTES = 150_000
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the IHDR chunk (the first chunk of every PNG)."""
+    assert data.startswith(PNG_SIGNATURE), "not a PNG"
+    assert data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def facteurs_summary(ratings: dict[str, Any]) -> dict[str, Any]:
+    flow = load_flow(ROOT / "flows" / "definitions" / "facteurs.yaml")
+    return summarise(SummaryInput(flow, {"role": "elu", **ratings}, {}))
+
+
+def all_factors() -> list[str]:
+    flow = load_flow(ROOT / "flows" / "definitions" / "facteurs.yaml")
+    return [s.id for s in flow.steps if s.meta.get("family")]
+
+
+def test_facteurs_chart_is_a_small_png_wide_enough_for_a_phone() -> None:
+    ratings = {k: (i % 4) + 1 for i, k in enumerate(all_factors())}
+    data = render_chart("facteurs", facteurs_summary(ratings))
+    assert data is not None
+    width, height = png_size(data)
+    assert 800 <= width <= 1400 and 400 <= height <= 1400
+    assert len(data) <= MAX_BYTES
+
+
+def test_facteurs_chart_draws_a_family_that_was_not_assessed() -> None:
+    factors = all_factors()
+    ratings = {k: 2 for k in factors if k not in ("historique", "evenement", "identite")}
+    summary = facteurs_summary(ratings)
+    assert any(f["score"] is None for f in summary["families"])
+    data = render_chart("facteurs", summary)
+    assert data is not None and png_size(data)[0] >= 800
+
+
+@pytest.mark.parametrize("rating", [1, 4])
+def test_facteurs_chart_handles_the_extremes_of_the_scale(rating: int) -> None:
+    data = render_chart("facteurs", facteurs_summary(dict.fromkeys(all_factors(), rating)))
+    assert data is not None and data.startswith(PNG_SIGNATURE)
+
+
+def test_no_chart_when_nothing_was_rated() -> None:
+    assert render_chart("facteurs", facteurs_summary({})) is None
+    assert render_chart("facteurs", {}) is None
+
+
+def test_shared_bars_from_zero_for_percentages() -> None:
+    """The form another chart (e.g. the Charte self-check) can reuse."""
+    data = horizontal_bars(
+        [Bar("Article 1", 75.0), Bar("Article 2", 0.0), Bar("Article 3", None),
+         Bar("Article 4", 100.0)],
+        title="Titre", low=0, high=100, ticks=[0, 50, 100], missing_label="—",
+        value_text=lambda v: f"{v:.0f} %",
+    )
+    width, _ = png_size(data)
+    assert width >= 800 and len(data) <= MAX_BYTES
+
+
+def test_shared_radar_with_a_missing_axis() -> None:
+    data = radar(["A", "B", "C", "D", "E"], [1.0, 2.5, None, 4.0, 3.2], title="Titre",
+                 low=1, high=4, ticks=[1, 2, 3, 4], missing_label="—")
+    width, height = png_size(data)
+    assert width == height and len(data) <= MAX_BYTES
+
+
+def test_numbers_are_written_the_french_way_and_colours_follow_the_scale() -> None:
+    assert decimal_fr(2.5) == "2,5"
+    assert decimal_fr(3, 0) == "3"
+    colours = [band_colour(v, 1, 4) for v in (1.0, 2.0, 3.0, 4.0)]
+    assert len(set(colours)) == 4
+
+
+def test_summaries_and_chart_modules_do_not_import_matplotlib_at_start_up() -> None:
+    code = (
+        "import sys, flows.summaries, flows.charts.facteurs, flows.charts.common; "
+        "print('matplotlib' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.strip() == "False"
