@@ -4,8 +4,8 @@ A channel turns a platform event into an ``Incoming`` and renders each ``Outgoin
 its own way; nothing above the channel knows which platform it serves.
 
 Text markup is a deliberately tiny subset so that every channel can render it:
-``**gras**`` for bold and lines starting with ``- `` for bullets. Everything else is plain text: channels escape it at the edge
-(see :mod:`bot.markup`).
+``**gras**`` for bold and lines starting with ``- `` for bullets. Everything else
+is plain text: channels escape it at the edge (see :mod:`bot.markup`).
 """
 
 from __future__ import annotations

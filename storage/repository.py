@@ -209,6 +209,13 @@ class Conversation:
         )
         await self.db.execute(stmt)
 
+    async def user_sessions(self, flow_id: str | None = None) -> list[SessionRecord]:
+        return await _sessions_of(self.db, self.user.key, flow_id)
+
+    async def record_kb_gap(self, question: str, kind: str, entry_id: str | None = None) -> None:
+        """In this transaction: a second connection would wait for our SQLite lock."""
+        self.db.add(KbGap(question=question[:500], kind=kind, entry_id=entry_id))
+
     async def summary_of(self, row: FlowSession) -> dict[str, Any] | None:
         found = await self.db.execute(select(Summary.data).where(Summary.session_id == row.id))
         return found.scalar_one_or_none()
@@ -273,17 +280,7 @@ class Storage:
         self, user_key: str, flow_id: str | None = None
     ) -> list[SessionRecord]:
         async with self.sessions() as db:
-            stmt = (
-                select(FlowSession)
-                .join(User, FlowSession.user_id == User.id)
-                .where(User.key == user_key)
-                .options(selectinload(FlowSession.answers), selectinload(FlowSession.summary))
-                .order_by(FlowSession.id)
-            )
-            if flow_id:
-                stmt = stmt.where(FlowSession.flow_id == flow_id)
-            rows = (await db.execute(stmt)).scalars().all()
-            return [_record(row) for row in rows]
+            return await _sessions_of(db, user_key, flow_id)
 
     async def user_exists(self, user_key: str) -> bool:
         async with self.sessions() as db:
@@ -312,6 +309,22 @@ class Storage:
                 delete(ProcessedEvent).where(ProcessedEvent.processed_at < utcnow() - older_than)
             )
             return int(result.rowcount or 0)
+
+
+async def _sessions_of(
+    db: AsyncSession, user_key: str, flow_id: str | None
+) -> list[SessionRecord]:
+    stmt = (
+        select(FlowSession)
+        .join(User, FlowSession.user_id == User.id)
+        .where(User.key == user_key)
+        .options(selectinload(FlowSession.answers), selectinload(FlowSession.summary))
+        .order_by(FlowSession.id)
+    )
+    if flow_id:
+        stmt = stmt.where(FlowSession.flow_id == flow_id)
+    rows = (await db.execute(stmt)).scalars().all()
+    return [_record(row) for row in rows]
 
 
 def _record(row: FlowSession) -> SessionRecord:

@@ -1,0 +1,126 @@
+"""``coopbot check``: validate every piece of content before it reaches a user.
+
+Flows, the message catalogue, the knowledge base, and the templates are loaded;
+each flow with a summary is also run on a synthetic complete answer set through
+its summariser and its chat and export templates, so a template that would fail
+at the end of a real conversation fails here instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from flows.model import Flow, Step
+from flows.yamlsource import ContentError
+
+
+def synthetic_answers(flow: Flow) -> dict[str, Any]:
+    """A plausible complete answer set: first option, middle of scales, a short text."""
+    answers: dict[str, Any] = {}
+    for step in flow.steps:
+        if not step.visible(answers):
+            continue
+        answers[step.id] = _sample(step)
+    return answers
+
+
+def _sample(step: Step) -> Any:
+    match step.type:
+        case "choice":
+            return step.options[0].value
+        case "multichoice":
+            return [o.value for o in step.options[:2]]
+        case "scale":
+            return max(1, len(step.options) // 2)
+        case "yesno":
+            return True
+        case "number":
+            return step.min if step.min is not None else 1
+    return "Texte d'exemple <b>&</b> **gras** =1+1"
+
+
+def _check_templates(flows: dict[str, Flow]) -> list[str]:
+    from jinja2 import TemplateError
+
+    from flows.summaries import SummaryInput, summarise
+    from flows.views import views_from_state
+    from storage.render import TEMPLATE_DIR, environment, has_template, render
+
+    problems: list[str] = []
+    env = environment()
+    for path in sorted(TEMPLATE_DIR.rglob("*.j2")):
+        name = path.relative_to(TEMPLATE_DIR).as_posix()
+        try:
+            env.get_template(name)
+        except TemplateError as exc:
+            line = getattr(exc, "lineno", 0) or 0
+            problems.append(f"{path}, ligne {line} : {exc}")
+    for flow in flows.values():
+        if not flow.summary:
+            continue
+        answers = synthetic_answers(flow)
+        try:
+            summary = summarise(SummaryInput(flow, answers, {}))
+        except Exception as exc:  # report, do not crash the check
+            problems.append(f"{flow.path} : la synthèse « {flow.summary} » échoue ({exc!r}).")
+            continue
+        views = views_from_state(flow, answers, {})
+        session = {"id": 0, "flow": flow.id, "title": flow.title, "status": "completed",
+                   "started_at": "2026-01-01T00:00:00+00:00",
+                   "updated_at": "2026-01-01T00:00:00+00:00", "answers": views,
+                   "summary": summary}
+        for name, context in (
+            (f"chat/{flow.summary}.j2", {"flow": flow, "summary": summary, "answers": views}),
+            (f"export/{flow.summary}.md.j2", {"flow": flow, "session": session}),
+            (f"export/{flow.summary}.html.j2",
+             {"flow": flow, "session": session, "chart_png_b64": None}),
+        ):
+            if not has_template(name):
+                continue
+            try:
+                render(name, **context)
+            except Exception as exc:
+                problems.append(f"{name} (parcours {flow.id}) : {exc!r}")
+    return problems
+
+
+def run_checks(verbose: bool = False) -> int:
+    from bot.texts import load_texts
+    from flows.registry import check_flows, load_flows
+
+    problems: list[str] = [str(p) for p in check_flows()]
+    flows: dict[str, Flow] = {}
+    if not problems:
+        flows = load_flows()
+    try:
+        texts = load_texts()
+    except ContentError as exc:
+        problems.append(str(exc))
+        texts = None
+    entries = 0
+    try:
+        from knowledge.base import check_knowledge, load_knowledge
+    except ImportError:
+        problems.append("module knowledge.base introuvable : la base de connaissances n'est "
+                        "pas installée.")
+    else:
+        kb_problems = check_knowledge()
+        problems.extend(str(p) for p in kb_problems)
+        if not kb_problems:
+            entries = len(load_knowledge().entries)
+    problems.extend(_check_templates(flows))
+    if problems:
+        print(f"{len(problems)} problème(s) trouvé(s) :", file=sys.stderr)
+        for problem in problems:
+            print(f"- {problem}", file=sys.stderr)
+        return 1
+    steps = sum(len(f.steps) for f in flows.values())
+    print(
+        f"Tout est valide : {len(flows)} parcours ({steps} questions), {entries} entrées de "
+        f"connaissances, {len(texts.entries) if texts else 0} textes."
+    )
+    if verbose:
+        for flow in flows.values():
+            print(f"- /{flow.command} : {flow.title} ({len(flow.steps)} questions)")
+    return 0

@@ -1,0 +1,202 @@
+"""The assistant behind every channel: ``Assistant.handle(Incoming) -> list[Outgoing]``.
+
+One call handles one message completely: it takes the person's lock, opens one
+transaction, drops a redelivered event, routes the message (command, button,
+active flow, numbered choice, or a question for the knowledge base), and commits
+before it returns, so the reply is only sent for what is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot import flow_turns
+from bot.config import Settings
+from bot.identity import new_secret, pseudonym
+from bot.locks import KeyedLocks
+from bot.messages import Incoming, Outgoing
+from bot.payloads import decode_step_button
+from bot.texts import Texts, texts
+from bot.turn import Turn
+from flows.model import Flow
+from flows.parsing import clean_text
+from flows.registry import load_flows
+from storage.repository import DuplicateEvent, Storage, open_storage
+
+log = logging.getLogger(__name__)
+
+MAX_INPUT = 4096
+"""Longest message read; Telegram's own limit, and far above any useful answer."""
+
+_COMMAND = re.compile(r"^[/!]([A-Za-zÀ-ÿ_]+)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)
+_NUMBER = re.compile(r"^\s*(\d{1,3})\s*[.)]?\s*$")
+
+ALIASES = {
+    "help": "aide",
+    "back": "retour",
+    "skip": "passer",
+    "cancel": "annuler",
+    "stop": "annuler",
+    "menu": "start",
+    "export": "export",
+}
+
+Handler = Callable[[Turn, str], Awaitable[list[Outgoing]]]
+
+
+@dataclass(frozen=True, slots=True)
+class MenuEntry:
+    command: str
+    description: str
+
+
+class Assistant:
+    """Stateless between calls but for the per-person locks: any worker can serve anyone."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        flows: dict[str, Flow],
+        secret: str,
+        catalogue: Texts | None = None,
+        knowledge: Any = None,
+    ) -> None:
+        self.storage = storage
+        self.flows = flows
+        self.texts = catalogue or texts()
+        self.knowledge = knowledge
+        self._secret = secret
+        self._locks = KeyedLocks()
+        self._flow_commands = {flow.command: flow for flow in flows.values()}
+        from bot import routes
+
+        self._commands: dict[str, Handler] = routes.command_table(self)
+
+    @classmethod
+    async def create(cls, settings: Settings, knowledge: Any = None) -> Assistant:
+        storage = await open_storage(settings.database_url)
+        secret = settings.secret or await storage.setdefault_value("secret", new_secret())
+        if knowledge is None:
+            knowledge = _load_knowledge()
+        return cls(storage, load_flows(), secret, knowledge=knowledge)
+
+    async def close(self) -> None:
+        await self.storage.close()
+
+    def user_key(self, channel: str, platform_user_id: str) -> str:
+        return pseudonym(self._secret, channel, platform_user_id)
+
+    @property
+    def commands(self) -> list[tuple[str, str]]:
+        """(command, French description) for platform menus, most useful first."""
+        entries = [(f.command, f.description or f.title) for f in self._menu_flows()]
+        entries += [(c, self.texts(f"menu.{c}")) for c in ("atelier", "rejoindre", "export",
+                                                          "mesdonnees", "oublier", "aide")]
+        return entries
+
+    def _menu_flows(self) -> list[Flow]:
+        order = ["facteurs", "cadrage", "relation", "charte", "statut"]
+        listed = [f for f in self.flows.values() if not f.meta.get("hidden")]
+        return sorted(listed, key=lambda f: (order.index(f.id) if f.id in order else 99, f.id))
+
+    def menu_text(self) -> str:
+        return "\n".join(
+            self.texts("menu_line", command=c, description=d) for c, d in self.commands[:5]
+        )
+
+    def flow_for_command(self, command: str) -> Flow | None:
+        return self._flow_commands.get(command)
+
+    async def handle(self, incoming: Incoming) -> list[Outgoing]:
+        text = incoming.text
+        if text is not None and len(text) > MAX_INPUT:
+            return [Outgoing(text=self.texts("errors.too_long", length=len(text), max=MAX_INPUT))]
+        if incoming.payload is None and (text is None or not clean_text(text)):
+            key = "errors.no_text" if text is None else "invalid.empty"
+            return [Outgoing(text=self.texts(key))]
+        async with self._locks.hold(incoming.user_key):
+            try:
+                async with self.storage.conversation(incoming.user_key) as conv:
+                    if incoming.message_id:
+                        await conv.claim_event(incoming.channel, incoming.message_id)
+                    turn = Turn(self, incoming, conv)
+                    replies = await self._route(turn)
+                    _remember_choices(turn, replies)
+            except DuplicateEvent:
+                log.info("duplicate event dropped (channel=%s)", incoming.channel)
+                return []
+            except Exception:
+                log.exception("failed to handle a message (channel=%s)", incoming.channel)
+                return [Outgoing(text=self.texts("errors.internal"))]
+        for later in turn.after_commit:
+            replies.extend(later())
+        return replies
+
+    async def _route(self, turn: Turn) -> list[Outgoing]:
+        incoming = turn.incoming
+        if incoming.payload is not None:
+            return await self._payload(turn, incoming.payload)
+        text = clean_text(incoming.text or "")
+        command = _COMMAND.match(text)
+        if command:
+            name = command.group(1).lower()
+            return await self._command(turn, ALIASES.get(name, name), command.group(2) or "")
+        active = await turn.conv.active_session()
+        if active is not None:
+            return await flow_turns.continue_flow(turn, active, "answer", text)
+        number = _NUMBER.match(text)
+        offered = turn.conv.state.get("choices") or []
+        if number and offered:
+            index = int(number.group(1))
+            if 1 <= index <= len(offered):
+                return await self._payload(turn, offered[index - 1])
+            return [turn.say("choices.out_of_range")]
+        from bot import routes
+
+        return await routes.free_text(turn, text)
+
+    async def _command(self, turn: Turn, name: str, args: str) -> list[Outgoing]:
+        flow = self.flow_for_command(name)
+        if flow is not None:
+            return await flow_turns.start_flow(turn, flow)
+        handler = self._commands.get(name)
+        if handler is None:
+            return [turn.say("commands.unknown", command=name)]
+        return await handler(turn, args.strip())
+
+    async def _payload(self, turn: Turn, payload: str) -> list[Outgoing]:
+        if payload.startswith(("/", "!")):
+            command = _COMMAND.match(payload)
+            if command:
+                name = command.group(1).lower()
+                return await self._command(turn, ALIASES.get(name, name), command.group(2) or "")
+        button = decode_step_button(payload)
+        if button is not None:
+            active = await turn.conv.active_session()
+            return await flow_turns.press_button(turn, active, button)
+        from bot import routes
+
+        return await routes.payload(turn, payload)
+
+
+def _remember_choices(turn: Turn, replies: list[Outgoing]) -> None:
+    """Outside a flow, a typed number answers the last choices offered."""
+    offered = [c.payload for r in replies for c in r.choices]
+    in_flow = turn.conv.state.get("session_id") is not None
+    if offered and not in_flow:
+        turn.conv.set_state(choices=offered)
+    elif replies and turn.conv.state.get("choices"):
+        turn.conv.set_state(choices=None)
+
+
+def _load_knowledge() -> Any:
+    try:
+        from knowledge.base import load_knowledge
+    except ImportError:
+        log.warning("knowledge base module unavailable: free questions get a fallback")
+        return None
+    return load_knowledge()

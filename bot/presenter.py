@@ -1,0 +1,89 @@
+"""How engine outputs look in a chat: questions with their progress and buttons.
+
+Kept apart from the core so that the wording and layout of a question can change
+without touching the conversation logic, and so channels never format questions
+themselves.
+"""
+
+from __future__ import annotations
+
+from bot.messages import Choice, Outgoing
+from bot.payloads import StepButton
+from bot.texts import Texts
+from flows.engine import Notice, Question
+from flows.model import Flow
+
+
+def question_message(flow: Flow, q: Question, texts: Texts, can_go_back: bool) -> Outgoing:
+    step = q.step
+    if step.section:
+        header = texts("question_header", section=step.section, position=q.position,
+                       total=q.total)
+    else:
+        header = texts("question_header_nosection", position=q.position, total=q.total)
+    index = flow.index(step.id)
+    choices: list[Choice] = []
+    hint = ""
+    match step.type:
+        case "choice" | "scale":
+            choices = [
+                Choice(o.label, StepButton("o", flow.id, flow.version, index, i).encode())
+                for i, o in enumerate(step.options, start=1)
+            ]
+            key = "hint_choice_comment" if step.comment else "hint_choice"
+            hint = texts(key, max=len(step.options))
+        case "multichoice":
+            choices = [
+                Choice(
+                    texts("label_selected", label=o.label) if o.value in q.selection else o.label,
+                    StepButton("t", flow.id, flow.version, index, i).encode(),
+                )
+                for i, o in enumerate(step.options, start=1)
+            ]
+            hint = texts("hint_multichoice")
+        case "yesno":
+            choices = [
+                Choice(texts(label), StepButton("o", flow.id, flow.version, index, i).encode())
+                for i, label in ((1, "label_yes"), (2, "label_no"))
+            ]
+            hint = texts("hint_yesno")
+        case "number":
+            if step.min is not None and step.max is not None:
+                hint = texts("hint_number_range", min=_num(step.min), max=_num(step.max))
+            else:
+                hint = texts("hint_number")
+        case "text":
+            hint = ""
+    lines = [header, step.ask]
+    if hint:
+        lines.append(hint)
+    if step.optional:
+        lines.append(texts("hint_optional"))
+    actions: list[Choice] = []
+    if step.type == "multichoice" and q.selection:
+        actions.append(
+            Choice(texts("label_validate"),
+                   StepButton("v", flow.id, flow.version, index, 0).encode())
+        )
+    if can_go_back:
+        actions.append(Choice(texts("label_back"), "/retour"))
+    if step.optional:
+        actions.append(Choice(texts("label_skip"), "/passer"))
+    return Outgoing(text="\n".join(lines), choices=tuple(choices), actions=tuple(actions))
+
+
+def notice_text(notice: Notice, texts: Texts) -> str:
+    return texts(notice.key, **notice.params)
+
+
+def step_help(flow: Flow, q: Question, texts: Texts) -> Outgoing:
+    step = q.step
+    body = texts("help_step", help=step.help) if step.help else texts("help_step_none")
+    options_help = [f"- {o.label} : {o.help}" for o in step.options if o.help]
+    skip = texts("help_step_skip") if step.optional else ""
+    parts = [body, *options_help, texts("help_step_commands", skip=skip)]
+    return Outgoing(text="\n".join(parts))
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)

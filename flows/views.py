@@ -1,0 +1,62 @@
+"""Answers as people read them: the option label rather than its stored value."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from flows.model import Flow
+
+
+def display_value(flow: Flow | None, step_id: str, value: Any) -> str:
+    step = flow.step(step_id) if flow else None
+    if step is None:
+        return _plain(value)
+    if step.type == "scale" and isinstance(value, int) and 1 <= value <= len(step.options):
+        return f"{value} – {step.options[value - 1].label}"
+    if step.type == "choice":
+        option = step.option(str(value))
+        return option.label if option else _plain(value)
+    if step.type == "multichoice" and isinstance(value, list):
+        return ", ".join(
+            (step.option(str(v)).label if step.option(str(v)) else str(v)) for v in value
+        )
+    return _plain(value)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return "Oui" if value else "Non"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def answer_views(
+    flow: Flow | None, answers: Iterable[tuple[str, Any, str | None]]
+) -> list[dict[str, Any]]:
+    """(step, value, comment) → dicts for templates, in the flow's order of steps."""
+    order = {s.id: i for i, s in enumerate(flow.steps)} if flow else {}
+    views = []
+    for step_id, value, comment in answers:
+        step = flow.step(step_id) if flow else None
+        views.append(
+            {
+                "step": step_id,
+                "ask": step.ask if step else step_id,
+                "section": step.section if step else "",
+                "value": value,
+                "display": display_value(flow, step_id, value),
+                "comment": comment or "",
+            }
+        )
+    views.sort(key=lambda v: order.get(v["step"], len(order)))
+    return views
+
+
+def views_from_state(
+    flow: Flow, answers: Mapping[str, Any], comments: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    return answer_views(flow, ((k, v, comments.get(k)) for k, v in answers.items()))
