@@ -56,6 +56,7 @@ def article_scores(data: SummaryInput) -> list[dict[str, Any]]:
             {
                 "number": number,
                 "title": str(article["title"]),
+                "short": str(article.get("short") or article["title"]),
                 "score": round(100 * total / scored) if scored else None,
                 "assessed": scored,
                 "unknown": unknown_count,
@@ -94,4 +95,5 @@ def summarise_charte(data: SummaryInput) -> dict[str, Any]:
         else {"number": weakest["number"], "title": weakest["title"], "score": weakest["score"]},
         "suggestions": suggestions,
         "unknown": sum(a["unknown"] for a in articles),
+        "chart": {str(k): str(v) for k, v in (data.flow.meta.get("chart") or {}).items()},
     }
