@@ -17,6 +17,7 @@ Load it with ``pytest_plugins = ["tests.synapse_fixture"]`` in ``tests/conftest.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import shutil
@@ -27,9 +28,10 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -295,3 +297,128 @@ def synapse() -> Iterator[SynapseServer]:
             print(f"Synapse files kept in {directory}", file=sys.stderr)
         else:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+class MatrixUser:
+    """A person in the tests: a plain matrix-nio client that records what it sees.
+
+    A background sync loop appends every timeline event (raw dicts) per room, so a
+    test can wait for "the bot's answer to my message" without racing the bot.
+    """
+
+    def __init__(self, server: SynapseServer, account: MatrixAccount) -> None:
+        from nio import AsyncClient
+
+        self.account = account
+        self.client = AsyncClient(server.url, account.user_id)
+        self.events: dict[str, list[dict[str, Any]]] = {}
+        self._changed: asyncio.Condition | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> MatrixUser:
+        from nio import LoginResponse
+
+        response = await self.client.login(self.account.password, device_name="test")
+        assert isinstance(response, LoginResponse), response
+        self._changed = asyncio.Condition()
+        first = await self.client.sync(timeout=0)
+        self._record(first)
+        self._loop_task = asyncio.create_task(self._sync_forever())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        await self.client.close()
+
+    async def _sync_forever(self) -> None:
+        from nio import SyncResponse
+
+        while True:
+            response = await self.client.sync(timeout=5000)
+            if isinstance(response, SyncResponse):
+                self._record(response)
+                assert self._changed is not None
+                async with self._changed:
+                    self._changed.notify_all()
+            else:
+                await asyncio.sleep(0.5)
+
+    def _record(self, response: Any) -> None:
+        for room_id, info in response.rooms.join.items():
+            self.events.setdefault(room_id, []).extend(
+                event.source for event in info.timeline.events
+            )
+
+    async def create_room(
+        self, invite: list[str], *, direct: bool = True, encrypted: bool = False
+    ) -> str:
+        from nio import RoomCreateResponse, RoomPreset
+
+        initial_state = []
+        if encrypted:
+            initial_state.append(
+                {
+                    "type": "m.room.encryption",
+                    "state_key": "",
+                    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+                }
+            )
+        response = await self.client.room_create(
+            is_direct=direct,
+            invite=invite,
+            preset=RoomPreset.trusted_private_chat if direct else RoomPreset.private_chat,
+            initial_state=initial_state,
+        )
+        assert isinstance(response, RoomCreateResponse), response
+        return str(response.room_id)
+
+    async def join(self, room_id: str) -> None:
+        from nio import JoinResponse
+
+        response = await self.client.join(room_id)
+        assert isinstance(response, JoinResponse), response
+
+    async def send(self, room_id: str, text: str, **extra: Any) -> str:
+        from nio import RoomSendResponse
+
+        content = {"msgtype": "m.text", "body": text, **extra}
+        response = await self.client.room_send(room_id, "m.room.message", content)
+        assert isinstance(response, RoomSendResponse), response
+        return str(response.event_id)
+
+    def messages_from(self, room_id: str, sender: str) -> list[dict[str, Any]]:
+        return [
+            event
+            for event in self.events.get(room_id, [])
+            if event.get("sender") == sender and event.get("type") == "m.room.message"
+        ]
+
+    async def wait_for(
+        self,
+        condition: Callable[[], Any],
+        timeout: float = 60.0,
+        what: str = "the expected events",
+    ) -> Any:
+        """Wait until ``condition()`` is truthy (re-checked after each sync)."""
+        assert self._changed is not None
+
+        async def waiting() -> Any:
+            assert self._changed is not None
+            async with self._changed:
+                while not (result := condition()):
+                    await self._changed.wait()
+                return result
+
+        try:
+            return await asyncio.wait_for(waiting(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"gave up waiting for {what} after {timeout:.0f} s") from None
+
+    async def download(self, mxc: str) -> bytes:
+        from nio import DownloadResponse
+
+        response = await self.client.download(mxc=mxc)
+        assert isinstance(response, DownloadResponse), response
+        return bytes(response.body)

@@ -320,6 +320,10 @@ class MatrixChannel:
             return self._schedule((room.room_id, ""), lambda: self._encrypted_notice(room.room_id))
         if not isinstance(event, RoomMessageText):
             return None  # notices (other bots), images, edits of state…
+        if room.encrypted:
+            # Even a message sent in clear here would get a clear answer in a room
+            # people believe private: only the explanation is sent.
+            return self._schedule((room.room_id, ""), lambda: self._encrypted_notice(room.room_id))
         content = event.source.get("content", {})
         if is_edit(content):
             return None

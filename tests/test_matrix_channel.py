@@ -1,0 +1,258 @@
+"""The Matrix channel against a real Synapse, with a recording assistant behind it.
+
+The assistant here does not deduplicate, so these tests see exactly what the channel
+delivers: a message answered twice after a restart would show up as two deliveries.
+The full product (``coopbot run`` with the real core) is in ``test_matrix_e2e.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.channels.matrix import BATCH_KEY, SESSION_KEY, serve
+from bot.channels.matrix_render import REPLY_KEY, texts
+from bot.config import Settings
+from bot.markup import to_plain
+from bot.messages import Choice, Incoming, Outgoing
+from tests.synapse_fixture import MatrixUser, SynapseServer
+
+pytestmark = pytest.mark.synapse
+
+
+class MemoryStorage:
+    """The channel's key-value needs, kept across "restarts" of the channel."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    async def get_value(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    async def set_value(self, key: str, value: str) -> None:
+        self.values[key] = value
+
+
+class RecordingAssistant:
+    """Answers « reçu : <texte> » with two choices; ``/lent`` waits until released."""
+
+    def __init__(self) -> None:
+        self.storage = MemoryStorage()
+        self.seen: list[Incoming] = []
+        self.release_slow = asyncio.Event()
+
+    def user_key(self, channel: str, platform_user_id: str) -> str:
+        return f"key-{channel}-{platform_user_id}"
+
+    async def handle(self, incoming: Incoming) -> list[Outgoing]:
+        self.seen.append(incoming)
+        if incoming.text == "/lent":
+            await self.release_slow.wait()
+        return [
+            Outgoing(
+                text=f"**reçu** : {incoming.text}",
+                choices=(Choice("Oui", "oui"), Choice("Non", "non")),
+            )
+        ]
+
+    def texts_for(self, room_id: str) -> list[str | None]:
+        return [incoming.text for incoming in self.seen if incoming.chat_id == room_id]
+
+
+def settings_for(synapse: SynapseServer) -> Settings:
+    return Settings(
+        matrix_homeserver=synapse.url,
+        matrix_user=synapse.bot.localpart,
+        matrix_password=synapse.bot.password,
+    )
+
+
+@asynccontextmanager
+async def running_bot(synapse: SynapseServer, assistant: RecordingAssistant) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(assistant, settings_for(synapse), stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 60)
+
+
+def answers_to(user: MatrixUser, room_id: str, event_id: str) -> Callable[[], list[Any]]:
+    bot = "@coopbot:localhost"
+    return lambda: [
+        event
+        for event in user.messages_from(room_id, bot)
+        if event["content"].get(REPLY_KEY) == event_id
+    ]
+
+
+def bot_joined(user: MatrixUser, room_id: str) -> Callable[[], bool]:
+    return lambda: any(
+        event.get("type") == "m.room.member"
+        and event.get("state_key") == "@coopbot:localhost"
+        and event["content"].get("membership") == "join"
+        for event in user.events.get(room_id, [])
+    )
+
+
+async def bot_devices(synapse: SynapseServer, assistant: RecordingAssistant) -> list[str]:
+    token = json.loads(assistant.storage.values[SESSION_KEY])["access_token"]
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(
+            f"{synapse.url}/_matrix/client/v3/devices",
+            headers={"Authorization": f"Bearer {token}"},
+        ) as response,
+    ):
+        body = await response.json()
+    return [device["device_id"] for device in body["devices"]]
+
+
+async def test_pending_invite_is_accepted_history_ignored_and_each_message_answered_once(
+    synapse: SynapseServer,
+) -> None:
+    assistant = RecordingAssistant()
+    bot = synapse.bot.user_id
+    async with MatrixUser(synapse, synapse.alice) as alice:
+        room = await alice.create_room([bot])
+        before = await alice.send(room, "écrit avant que le bot ne soit là")
+
+        async with running_bot(synapse, assistant):
+            await alice.wait_for(bot_joined(alice, room), what="the bot to join")
+            greeting = await alice.wait_for(
+                lambda: alice.messages_from(room, bot), what="a greeting"
+            )
+            hello = await alice.send(room, "bonjour")
+            (answer,) = await alice.wait_for(answers_to(alice, room, hello), what="an answer")
+
+        assert greeting[0]["content"]["msgtype"] == "m.notice"
+        assert answer["content"]["msgtype"] == "m.notice"
+        assert answer["content"]["body"] == "reçu : bonjour\n\n1. Oui\n2. Non"
+        assert answer["content"]["formatted_body"] == (
+            "<b>reçu</b> : bonjour<ol><li>Oui</li><li>Non</li></ol>"
+        )
+        assert before not in [incoming.message_id for incoming in assistant.seen]
+        assert assistant.texts_for(room) == ["/start", "bonjour"]
+        devices = await bot_devices(synapse, assistant)
+
+        # Down: a message arrives. Up again: it is answered once, the old ones not again.
+        while_down = await alice.send(room, "pendant la coupure")
+        async with running_bot(synapse, assistant):
+            await alice.wait_for(answers_to(alice, room, while_down), what="the missed message")
+            after = await alice.send(room, "après")
+            await alice.wait_for(answers_to(alice, room, after), what="an answer after restart")
+
+        assert assistant.texts_for(room) == ["/start", "bonjour", "pendant la coupure", "après"]
+        assert len(answers_to(alice, room, hello)()) == 1
+        assert len(answers_to(alice, room, while_down)()) == 1
+        assert await bot_devices(synapse, assistant) == devices, "restart created a device"
+        assert BATCH_KEY in assistant.storage.values
+
+
+async def test_bot_ignores_its_own_messages(synapse: SynapseServer) -> None:
+    assistant = RecordingAssistant()
+    bot = synapse.bot.user_id
+    async with MatrixUser(synapse, synapse.alice) as alice:
+        room = await alice.create_room([bot])
+        async with running_bot(synapse, assistant):
+            await alice.wait_for(lambda: alice.messages_from(room, bot), what="a greeting")
+            # Someone types from the bot's own account (e.g. an operator in Element).
+            from nio import AsyncClient
+
+            session = json.loads(assistant.storage.values[SESSION_KEY])
+            as_bot = AsyncClient(synapse.url, bot)
+            as_bot.restore_login(bot, session["device_id"], session["access_token"])
+            try:
+                own = await as_bot.room_send(
+                    room, "m.room.message", {"msgtype": "m.text", "body": "/facteurs"}
+                )
+            finally:
+                await as_bot.close()
+            probe = await alice.send(room, "et moi ?")
+            await alice.wait_for(answers_to(alice, room, probe), what="an answer to alice")
+        assert own.event_id not in [incoming.message_id for incoming in assistant.seen]
+        assert assistant.texts_for(room) == ["/start", "et moi ?"]
+
+
+async def test_shared_room_answers_only_what_is_addressed_to_the_bot_per_person(
+    synapse: SynapseServer,
+) -> None:
+    assistant = RecordingAssistant()
+    bot = synapse.bot.user_id
+    async with MatrixUser(synapse, synapse.alice) as alice, MatrixUser(synapse, synapse.bob) as bob:
+        async with running_bot(synapse, assistant):
+            room = await alice.create_room([bot, bob.account.user_id], direct=False)
+            await bob.wait_for(lambda: room in bob.client.invited_rooms, what="bob's invite")
+            await bob.join(room)
+            await alice.wait_for(lambda: alice.messages_from(room, bot), what="a greeting")
+            chatter = await alice.send(room, "on déjeune à midi ?")
+            command = await bob.send(room, "!facteurs")
+            mention = await alice.send(room, "coopbot : 2")
+            await alice.wait_for(answers_to(alice, room, command), what="bob's answer")
+            (reply,) = await alice.wait_for(answers_to(alice, room, mention), what="alice's answer")
+
+        assert reply["content"]["m.relates_to"] == {"m.in_reply_to": {"event_id": mention}}
+        handled = {incoming.message_id: incoming for incoming in assistant.seen}
+        assert chatter not in handled
+        assert handled[command].text == "/facteurs"
+        assert handled[command].user_key == f"key-matrix-{bob.account.user_id}"
+        assert handled[mention].text == "2"
+        assert handled[mention].user_key == f"key-matrix-{alice.account.user_id}"
+
+
+async def test_a_slow_answer_does_not_hold_up_other_people(synapse: SynapseServer) -> None:
+    assistant = RecordingAssistant()
+    bot = synapse.bot.user_id
+    async with MatrixUser(synapse, synapse.alice) as alice, MatrixUser(synapse, synapse.bob) as bob:
+        alice_room = await alice.create_room([bot])
+        bob_room = await bob.create_room([bot])
+        async with running_bot(synapse, assistant):
+            for user, room in ((alice, alice_room), (bob, bob_room)):
+                await user.wait_for(lambda u=user, r=room: u.messages_from(r, bot), what="greeting")
+            slow = await alice.send(alice_room, "/lent")
+            await alice.wait_for(
+                lambda: any(i.message_id == slow for i in assistant.seen), what="slow start"
+            )
+            quick = await bob.send(bob_room, "bonjour")
+            await bob.wait_for(answers_to(bob, bob_room, quick), what="bob's answer")
+            assert not answers_to(alice, alice_room, slow)(), "alice answered before release"
+            assistant.release_slow.set()
+            await alice.wait_for(answers_to(alice, alice_room, slow), what="alice's answer")
+
+
+async def test_encrypted_room_gets_one_explanation_in_french(synapse: SynapseServer) -> None:
+    assistant = RecordingAssistant()
+    bot = synapse.bot.user_id
+    async with MatrixUser(synapse, synapse.alice) as alice:
+        room = await alice.create_room([bot], encrypted=True)
+        witness_room = await alice.create_room([bot])
+        async with running_bot(synapse, assistant):
+            (explanation,) = await alice.wait_for(
+                lambda: alice.messages_from(room, bot), what="the explanation"
+            )
+            await alice.wait_for(lambda: alice.messages_from(witness_room, bot), what="greeting")
+            encrypted = {
+                "algorithm": "m.megolm.v1.aes-sha2",
+                "ciphertext": "AwgAEnAcb2o",
+                "sender_key": "x" * 43,
+                "session_id": "y" * 43,
+                "device_id": "TESTDEVICE",
+            }
+            await alice.client.room_send(room, "m.room.encrypted", encrypted)
+            await alice.send(room, "bonjour")
+            # Once the bot answers a later message elsewhere, it has seen both above.
+            witness = await alice.send(witness_room, "témoin")
+            await alice.wait_for(answers_to(alice, witness_room, witness), what="the witness")
+
+        assert explanation["content"]["msgtype"] == "m.notice"
+        assert explanation["content"]["body"] == to_plain(texts()["encrypted"])
+        assert explanation["content"]["body"].startswith("Ce salon est chiffré")
+        assert len(alice.messages_from(room, bot)) == 1
+        assert assistant.texts_for(room) == []
