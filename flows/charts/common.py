@@ -110,11 +110,14 @@ def horizontal_bars(
         value = min(max(bar.value, low), high)
         colour = band_colour(value, low, high)
         width = value - start
+        pad = (high - low) * 0.02
         if abs(width) < (high - low) * 0.015:
+            # Exactly on the origin: a neutral mark, neither brake nor lever colour.
+            colour = INK
             ax.plot([start], [i], marker="D", markersize=10, color=colour)
+            pad = (high - low) * 0.04
         else:
             ax.barh(i, width, left=start, height=0.62, color=colour, edgecolor="white")
-        pad = (high - low) * 0.02
         beyond = value + pad if width >= 0 else value - pad
         inside = width >= 0 and value > high - (high - low) * 0.12
         inside = inside or (width < 0 and value < low + (high - low) * 0.12)
