@@ -207,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return func(args)
     except ContentError as exc:
-        return _fail(f"Contenu invalide : {exc}\nCorrigez le fichier puis lancez « coopbot check ».")
+        return _fail(
+            f"Contenu invalide : {exc}\nCorrigez le fichier puis lancez « coopbot check »."
+        )
 
 
 if __name__ == "__main__":

@@ -154,8 +154,10 @@ async def _complete(turn: Turn, row: FlowSession, flow: Flow, state: FlowState) 
     replies = [turn.say("flow.completed")]
     if flow.outro:
         replies.append(Outgoing(text=flow.outro.strip()))
-    replies.extend(summary_messages(flow, summary, state))
-    replies.append(turn.say("flow.export_hint"))
+    summary_bubbles = summary_messages(flow, summary, state)
+    replies.extend(summary_bubbles)
+    if not summary_bubbles:
+        replies.append(turn.say("flow.export_hint"))
     if summary and flow.summary:
         turn.after_commit.append(lambda: chart_messages(flow, summary))
     return replies

@@ -88,15 +88,18 @@ def _parse_single(step: Step, text: str) -> Parsed | Invalid:
         rest = clean_text(match.group(2))
         if not 1 <= index <= n:
             return invalid
-        if rest and not step.comment:
-            # « 2 » is clear; « 2 ans » in a choice is not: ask again rather than guess.
+        if rest and (not step.comment or not any(c.isalpha() for c in rest)):
+            # « 2 » is clear; « 2 ans » in a choice, or « 1 000 », are not: ask again.
             return invalid
         if len(rest) > step.max_length:
             return Invalid("invalid.too_long", {"max": step.max_length, "length": len(rest)})
         return Parsed(_option_value(step, index), rest)
     folded = fold(text)
     for index, option in enumerate(step.options, start=1):
-        if folded in (fold(option.label), fold(option.value)):
+        # A scale's values are its numbers: only its labels may be typed out.
+        names = (fold(option.label),) if step.type == "scale" else (
+            fold(option.label), fold(option.value))
+        if folded in names:
             return Parsed(_option_value(step, index))
     return invalid
 

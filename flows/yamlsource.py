@@ -2,7 +2,9 @@
 
 Content files are edited by people who are not developers; an error that says
 « fichier facteurs.yaml, ligne 42 » saves them a search. PyYAML knows the line of
-every node while composing, so a loader subclass keeps it on each mapping.
+every node while composing, so a loader subclass keeps it on each mapping. The C
+parser (libyaml) is used when PyYAML has it: it parses the content about ten times
+faster, which start-up of ``coopbot ask`` and ``coopbot chat`` feels.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ class LineDict(dict):
     line: int = 0
 
 
-class _LineLoader(yaml.SafeLoader):
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:
-        mapping = LineDict(super().construct_mapping(node, deep=deep))
+        mapping = LineDict(yaml.SafeLoader.construct_mapping(self, node, deep=deep))
         mapping.line = node.start_mark.line + 1
         return mapping
 

@@ -1,0 +1,186 @@
+"""The assistant as a person meets it: commands, flows, bad input, restarts, duplicates.
+
+Runs on SQLite and, when COOPBOT_TEST_DATABASE_URL is set, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.config import Settings
+from bot.core import Assistant
+from bot.messages import Incoming
+from tests.conftest import ConsoleUser
+
+
+async def stored_answers(assistant: Assistant, user: ConsoleUser) -> dict[str, object]:
+    records = await assistant.storage.user_sessions(user.key)
+    return {a.step: a.value for r in records for a in r.answers}
+
+
+async def test_welcome_says_what_coopbot_does_and_what_to_type(alice):
+    await alice.say("/start")
+    text = alice.text()
+    assert "Coopbot" in text and "/facteurs" in text and "/cadrage" in text
+
+
+async def test_facteurs_runs_to_a_summary_with_scores(alice, assistant):
+    await alice.say("/facteurs")
+    assert "(1/" in alice.text()
+    await alice.say("2")
+    await alice.say("Une recyclerie intercommunale")
+    for i in range(23):
+        replies = await alice.say(str(i % 4 + 1))
+    text = alice.text()
+    assert "Merci" in text and "Facteurs relationnels" in text
+    assert any(r.image is not None for r in replies), "the chart is sent as a picture"
+    records = await assistant.storage.user_sessions(alice.key)
+    assert [(r.flow, r.status) for r in records] == [("facteurs", "completed")]
+    assert len(records[0].answers) == 25
+    assert records[0].summary and records[0].summary.get("families")
+
+
+async def test_back_skip_help_and_cancel(alice, assistant):
+    await alice.say("/facteurs")
+    await alice.say("1")
+    await alice.say("/passer")  # the project question is optional
+    await alice.say("3")
+    assert (await stored_answers(assistant, alice)).keys() == {"role", "valeur"} or len(
+        await stored_answers(assistant, alice)) == 2
+    await alice.say("/retour")
+    assert len(await stored_answers(assistant, alice)) == 1
+    await alice.say("/aide")
+    assert "Aide sur cette question" in alice.text()
+    await alice.say("/annuler")
+    assert "annulé" in alice.text()
+    await alice.say("/retour")
+    assert "Aucun parcours" in alice.text()
+
+
+async def test_a_required_question_cannot_be_skipped(alice):
+    await alice.say("/facteurs")
+    await alice.say("/passer")
+    assert "nécessaire" in alice.text()
+    assert "(1/" in alice.text()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["", "   ", "x" * 5000, "🙂🙂", "\x00\x01\x02", "9", "0", "-1", "/inconnue", "<b>1</b>",
+     "=1+1", "\u202eabc", "1 000"],
+)
+async def test_bad_input_gets_french_help_and_changes_no_answer(alice, assistant, bad):
+    await alice.say("/facteurs")
+    await alice.say("2")
+    await alice.say("Projet")
+    before = await stored_answers(assistant, alice)
+    replies = await alice.say(bad)
+    text = alice.text()
+    assert replies and text
+    assert any(w in text for w in ("Je n'ai", "Tapez /aide", "tapez /aide", "Raccourcissez",
+                                   "Écrivez", "Je ne connais pas"))
+    assert await stored_answers(assistant, alice) == before
+
+
+async def test_free_text_where_a_choice_is_expected_shows_the_options_again(alice):
+    await alice.say("/facteurs")
+    replies = await alice.say("je suis agent à la métropole")
+    assert "Je n'ai pas compris" in alice.text()
+    assert replies[-1].choices and len(replies[-1].choices) == 7
+
+
+async def test_a_restart_resumes_at_the_next_question(database_url):
+    settings = Settings(database_url=database_url, secret="s")
+    first = await Assistant.create(settings)
+    user = ConsoleUser(first, "bob")
+    for text in ("/facteurs", "1", "Projet", "4"):
+        await user.say(text)
+    await first.close()
+
+    second = await Assistant.create(settings)
+    try:
+        user = ConsoleUser(second, "bob")
+        await user.press("/reprendre")
+        assert "(4/25)" in user.text()
+        await user.say("/facteurs")
+        assert "Reprise" in user.text() and "(4/25)" in user.text()
+        records = await second.storage.user_sessions(user.key)
+        assert len(records) == 1 and len(records[0].answers) == 3
+    finally:
+        await second.close()
+
+
+async def test_a_redelivered_message_is_handled_once(alice, assistant):
+    await alice.say("/facteurs", message_id="m1")
+    first = await alice.say("2", message_id="m2")
+    again = await alice.say("2", message_id="m2")
+    assert first and again == []
+    assert await stored_answers(assistant, alice) == {"role": "agent"}
+
+
+async def test_buttons_and_stale_buttons(alice, assistant):
+    replies = await alice.say("/facteurs")
+    role_button = replies[-1].choices[1].payload
+    await alice.press(role_button)
+    assert (await stored_answers(assistant, alice))["role"] == "agent"
+    replies = await alice.press(role_button)  # pressed again on the old message
+    assert "déjà passée" in alice.text()
+    assert "(2/25)" in replies[-1].text
+    assert (await stored_answers(assistant, alice)) == {"role": "agent"}
+    await alice.press("o:facteurs:zzzzzz:0:1")  # from an older version of the file
+    assert "déjà passée" in alice.text()
+    await alice.press("n'importe quoi")
+    assert "n'est plus proposé" in alice.text()
+
+
+async def test_two_messages_of_one_person_at_once_do_not_race(assistant):
+    user = ConsoleUser(assistant, "carol")
+    await user.say("/facteurs")
+    await user.say("1")
+    await user.say("Projet")
+    await asyncio.gather(*(
+        assistant.handle(Incoming("console", user.key, "console", text="3", message_id=f"x{i}"))
+        for i in range(3)
+    ))
+    records = await assistant.storage.user_sessions(user.key)
+    steps = [a.step for a in records[0].answers]
+    assert len(steps) == len(set(steps)) == 5
+
+
+async def test_people_keep_separate_progress(assistant):
+    a, b = ConsoleUser(assistant, "a"), ConsoleUser(assistant, "b")
+    await a.say("/facteurs")
+    await b.say("/facteurs")
+    await a.say("1")
+    await b.say("2")
+    await a.say("Projet A")
+    assert "(3/25)" in a.text()
+    assert "(2/25)" in (await b.say("/aide"))[0].text or "Aide" in b.text()
+
+
+async def test_export_in_chat_sends_a_file(alice):
+    await alice.say("/export md")
+    assert "rien enregistré" in alice.text()
+    await alice.say("/facteurs")
+    await alice.say("1")
+    replies = await alice.say("/export md")
+    assert replies[0].file is not None and replies[0].file.filename.endswith(".md")
+    assert "Élu ou élue" in replies[0].file.content.decode()
+    await alice.say("/export pdf")
+    assert "/export md" in alice.text()
+
+
+async def test_unknown_command_says_what_to_type(alice):
+    await alice.say("/blabla")
+    assert alice.text() == (
+        "Je ne connais pas la commande /blabla. Tapez /aide pour la liste des commandes."
+    )
+
+
+async def test_bang_commands_and_bot_suffix_are_understood(alice):
+    await alice.say("!facteurs")
+    assert "(1/25)" in alice.text()
+    await alice.say("/aide@coopbot_bot")
+    assert "Aide sur cette question" in alice.text()
