@@ -170,6 +170,7 @@ def summarise_cadrage(data: SummaryInput) -> dict[str, Any]:
     answered = sum(1 for s in sections for i in s["items"] if i["answer"] is not None)
     levels_meta: Mapping[str, Any] = flow.meta.get("niveaux") or {}
     return {
+        "includes_answers": True,
         "title": flow.title,
         "projet": answers.get("projet"),
         "porteur": answers.get("porteur"),

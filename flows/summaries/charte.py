@@ -86,6 +86,7 @@ def summarise_charte(data: SummaryInput) -> dict[str, Any]:
     )
     all_scores = [a["score"] for a in scored]
     return {
+        "includes_answers": True,
         "title": data.flow.title,
         "projet": data.answers.get("projet"),
         "articles": articles,

@@ -64,6 +64,7 @@ def summarise_relation(data: SummaryInput) -> dict[str, Any]:
     all_obstacles = list((meta.get("obstacles") or {}).keys())
     nuances_text: Mapping[str, str] = meta.get("nuances") or {}
     return {
+        "includes_answers": True,
         "title": data.flow.title,
         "role": answers.get("role"),
         "sujet": answers.get("sujet"),

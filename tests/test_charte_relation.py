@@ -1,0 +1,268 @@
+"""The Charte self-check (/charte) and the relation diagnostic (/relation).
+
+Scores are checked on hand-computed answer sets: Oui = 1, En partie = 0.5, Non = 0,
+« Je ne sais pas » left out of the score.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.markup import to_html
+from flows import engine
+from flows.charts import render_chart
+from flows.engine import Question
+from flows.model import Flow, load_flow
+from flows.summaries import SummaryInput, summarise
+from flows.views import views_from_state
+from storage.render import render
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFINITIONS = ROOT / "flows" / "definitions"
+HOSTILE = "<script>alert(1)</script> **gras** [lien](http://x)"
+OUI, PARTIEL, NON, NSP = 1, 2, 3, 4
+
+
+@pytest.fixture(scope="module")
+def charte() -> Flow:
+    return load_flow(DEFINITIONS / "charte.yaml")
+
+
+@pytest.fixture(scope="module")
+def relation() -> Flow:
+    return load_flow(DEFINITIONS / "relation.yaml")
+
+
+def asked(flow: Flow, answers: dict[str, Any]) -> list[str]:
+    return [s.id for s in flow.steps if s.visible(answers)]
+
+
+def summary_of(flow: Flow, answers: dict[str, Any], comments: dict[str, str] | None = None
+               ) -> dict[str, Any]:
+    return summarise(SummaryInput(flow, answers, comments or {}))
+
+
+def article_steps(flow: Flow, number: int) -> list[str]:
+    return [s.id for s in flow.steps if s.meta.get("article") == number]
+
+
+def all_answers(flow: Flow, value: int) -> dict[str, Any]:
+    return {s.id: value for s in flow.steps if s.meta.get("article")}
+
+
+# ------------------------------------------------------------------ Charte: the flow
+
+
+def test_charte_asks_a_few_questions_per_article_on_one_scale(charte: Flow) -> None:
+    assert charte.command == "charte" and charte.summary == "charte"
+    assert len(charte.steps) == 19
+    for number in (1, 2, 3, 4):
+        steps = [charte.step(i) for i in article_steps(charte, number)]
+        assert len(steps) >= 3
+        for step in steps:
+            assert step is not None and step.type == "scale" and step.comment
+            assert [o.label for o in step.options] == ["Oui", "En partie", "Non",
+                                                       "Je ne sais pas"]
+            assert step.meta.get("suggestion") and step.ask.endswith("?")
+
+
+def test_article_4_questions_say_their_source_is_not_fully_verified(charte: Flow) -> None:
+    for step_id in article_steps(charte, 4):
+        step = charte.step(step_id)
+        assert step is not None and "n'a pas pu être vérifié" in step.help
+
+
+def test_charte_is_driven_by_numbers_and_comments(charte: Flow) -> None:
+    transition = engine.start(charte)
+    state = engine.skip(charte, transition.state).state          # projet is optional
+    transition = engine.answer(charte, state, "2 seulement pour les élus")
+    assert transition.state.answers["a1_porteur"] == PARTIEL
+    assert transition.state.comments["a1_porteur"] == "seulement pour les élus"
+    refused = engine.answer(charte, transition.state, "peut-être")
+    assert not refused.changed
+    again = refused.outputs[-1]
+    assert isinstance(again, Question) and again.step.id == "a1_objet"
+
+
+# ------------------------------------------------------------------ Charte: the scores
+
+
+def test_scores_per_article_are_computed_on_assessed_answers(charte: Flow) -> None:
+    answers = all_answers(charte, OUI)
+    answers.update({"a1_objet": PARTIEL, "a1_scenarios": NON, "a1_garant": NON})  # 4/7 oui
+    answers.update({"a2_culture": NSP})                                           # 3 assessed
+    answers.update({name: NON for name in article_steps(charte, 3)})
+    answers["a3_egalite"] = PARTIEL
+    summary = summary_of(charte, answers)
+    scores = {a["number"]: a["score"] for a in summary["articles"]}
+    assert scores == {1: round(100 * 4.5 / 7), 2: 100, 3: round(100 * 0.5 / 4), 4: 100}
+    article2 = summary["articles"][1]
+    assert (article2["assessed"], article2["unknown"], article2["questions"]) == (3, 1, 4)
+    assert summary["weakest"] == {"number": 3, "title": "La mobilisation de tous",
+                                  "score": 12}
+    assert [s["label"] for s in summary["suggestions"]] == [
+        "Publics concernés invités", "Diversité des publics", "Aller au-delà des habitués",
+        "Égalité d'accès à l'information et à la parole"]
+    assert summary["unknown"] == 1
+
+
+def test_all_yes_has_no_weakest_article(charte: Flow) -> None:
+    summary = summary_of(charte, all_answers(charte, OUI))
+    assert summary["overall"] == 100 and summary["weakest"] is None
+    assert summary["suggestions"] == []
+
+
+def test_only_dont_know_gives_no_score_and_no_chart(charte: Flow) -> None:
+    summary = summary_of(charte, all_answers(charte, NSP))
+    assert summary["overall"] is None
+    assert all(a["score"] is None for a in summary["articles"])
+    assert render_chart("charte", summary) is None
+    text = render("chat/charte.j2", flow=charte, summary=summary, answers=[])
+    assert "/charte" in text
+
+
+def test_chart_is_a_png_with_the_four_articles(charte: Flow) -> None:
+    answers = all_answers(charte, PARTIEL)
+    answers.update({name: NSP for name in article_steps(charte, 2)})
+    png = render_chart("charte", summary_of(charte, answers))
+    assert png is not None and png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
+
+
+def test_chart_module_does_not_import_matplotlib_at_import_time() -> None:
+    code = ("import sys, flows.charts.charte, flows.summaries; "
+            "print('matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_charte_templates_escape_what_the_user_typed(charte: Flow) -> None:
+    answers = all_answers(charte, PARTIEL)
+    answers["projet"] = HOSTILE
+    comments = {"a1_objet": HOSTILE}
+    summary = summary_of(charte, answers, comments)
+    chat = render("chat/charte.j2", flow=charte, summary=summary,
+                  answers=views_from_state(charte, answers, comments))
+    assert "**gras**" not in chat and "<script>" not in to_html(chat)
+    assert len(re.split(r"^---$", chat, flags=re.M)) == 3
+    session = {"id": 1, "flow": "charte", "status": "completed",
+               "updated_at": "2026-11-22T10:00:00+00:00",
+               "answers": views_from_state(charte, answers, comments), "summary": summary}
+    md = render("export/charte.md.j2", session=session, flow=charte)
+    assert "\\<script\\>" in md and "<script>" not in md
+    assert "22 novembre 2026" in md and "| 1. Un cadre clair et partagé | 50 % |" in md
+    assert "article 4 n'a pas pu être vérifiée" in md
+    html = render("export/charte.html.j2", session=session, flow=charte,
+                  chart_png_b64="iVBORw0KGgo=")
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert '<img src="data:image/png;base64,iVBORw0KGgo="' in html
+    assert "<img" not in render("export/charte.html.j2", session=session, flow=charte,
+                                chart_png_b64=None)
+
+
+# ------------------------------------------------------------------ relation: the flow
+
+BASE_RELATION: dict[str, Any] = {
+    "role": "collectivite", "position": "partenariat", "echanges": "reguliers",
+    "desaccords": "travailles", "contraintes": "oui", "confiance": "oui", "souhait": "oui",
+    "freins": ["aucun"],
+}
+
+
+def test_relation_steps_follow_the_role_and_the_position(relation: Flow) -> None:
+    assert relation.command == "relation" and len(relation.steps) == 15
+    assert "partenaire_ess" in asked(relation, BASE_RELATION)
+    assert "partenaire_coll" in asked(relation, {**BASE_RELATION, "role": "ess"})
+    assert "partenaires" in asked(relation, {**BASE_RELATION, "role": "tiers"})
+    for position, consulted, close in [("distante", True, False), ("prestation", True, False),
+                                       ("quasi_delegation", False, True),
+                                       ("partenariat", False, True),
+                                       ("cooperation", False, True)]:
+        steps = asked(relation, {**BASE_RELATION, "position": position})
+        assert ("consultation" in steps) == consulted, position
+        assert ("desaccords" in steps) == close and ("contraintes" in steps) == close
+        assert ("souhait" in steps) == (position != "cooperation")
+    assert "frein_detail" not in asked(relation, BASE_RELATION)
+    assert "frein_detail" in asked(relation, {**BASE_RELATION, "freins": ["tiers"]})
+
+
+def test_relation_options_cover_the_five_types_and_five_obstacles(relation: Flow) -> None:
+    position = relation.step("position")
+    freins = relation.step("freins")
+    assert position is not None and freins is not None
+    assert [o.value for o in position.options] == [
+        "distante", "prestation", "quasi_delegation", "partenariat", "cooperation"]
+    assert {"regles", "interconnaissance", "postures", "pouvoir", "tiers"} <= {
+        o.value for o in freins.options}
+    assert set(relation.meta["obstacles"]) == {"regles", "interconnaissance", "postures",
+                                               "pouvoir", "tiers"}
+
+
+# ------------------------------------------------------------------ relation: the summary
+
+
+def test_position_next_step_and_obstacles(relation: Flow) -> None:
+    answers = {**BASE_RELATION, "position": "prestation", "consultation": "jamais",
+               "freins": ["regles", "postures"]}
+    for key in ("desaccords", "contraintes"):
+        answers.pop(key)
+    summary = summary_of(relation, answers)
+    assert summary["position"]["label"] == "Prestation" and summary["position"]["rank"] == 2
+    assert summary["next"]["label"] == "Quasi-délégation"
+    assert "autonomie" in summary["next"]["takes"]
+    assert [o["id"] for o in summary["obstacles_selected"]] == ["regles", "postures"]
+    # Watched obstacles for this step, without repeating the selected ones.
+    assert all(o["id"] not in ("regles", "postures") for o in summary["obstacles_watch"])
+    assert any("en amont" in n for n in summary["nuances"])
+    everything = (summary["obstacles_selected"] + summary["obstacles_watch"]
+                  + summary["obstacles_other"])
+    assert sorted(o["id"] for o in everything) == sorted(relation.meta["obstacles"])
+    for o in everything:
+        assert o["title"] and o["explanation"] and o["lever"]
+
+
+def test_cooperation_is_the_top_and_avoided_disagreements_are_questioned(
+    relation: Flow
+) -> None:
+    answers = {**BASE_RELATION, "position": "cooperation", "desaccords": "evites"}
+    answers.pop("souhait")
+    summary = summary_of(relation, answers)
+    assert summary["top"] is True and summary["next"] is None and summary["keep"]
+    assert any("partenariat" in n for n in summary["nuances"])
+    assert summary["obstacles_selected"] == []
+
+
+def test_partnership_with_rare_exchanges_gets_a_nuance(relation: Flow) -> None:
+    summary = summary_of(relation, {**BASE_RELATION, "echanges": "rares"})
+    assert any("rarement" in n for n in summary["nuances"])
+    assert summary_of(relation, BASE_RELATION)["nuances"] == []
+
+
+def test_relation_templates_escape_and_name_the_source(relation: Flow) -> None:
+    answers = {**BASE_RELATION, "sujet": HOSTILE, "freins": ["tiers"], "frein_detail": HOSTILE}
+    summary = summary_of(relation, answers)
+    chat = render("chat/relation.j2", flow=relation, summary=summary,
+                  answers=views_from_state(relation, answers, {}))
+    assert "**gras**" not in chat and "<script>" not in to_html(chat)
+    assert "Étape suivante : Coopération" in chat and "Biovallée" in chat
+    session = {"id": 1, "flow": "relation", "status": "completed",
+               "updated_at": "2026-11-22T10:00:00+00:00",
+               "answers": views_from_state(relation, answers, {}), "summary": summary}
+    md = render("export/relation.md.j2", session=session, flow=relation)
+    assert "\\<script\\>" in md and "<script>" not in md and "22 novembre 2026" in md
+    html = render("export/relation.html.j2", session=session, flow=relation,
+                  chart_png_b64=None)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "Partenariat (vous)" in html and "Biovallée" in html
+
+
+def test_not_now_changes_the_wording_of_the_next_step(relation: Flow) -> None:
+    summary = summary_of(relation, {**BASE_RELATION, "souhait": "pas_maintenant"})
+    chat = render("chat/relation.j2", flow=relation, summary=summary, answers=[])
+    assert "Si un jour vous souhaitez aller plus loin : Coopération" in chat
