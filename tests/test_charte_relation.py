@@ -266,3 +266,33 @@ def test_not_now_changes_the_wording_of_the_next_step(relation: Flow) -> None:
     summary = summary_of(relation, {**BASE_RELATION, "souhait": "pas_maintenant"})
     chat = render("chat/relation.j2", flow=relation, summary=summary, answers=[])
     assert "Si un jour vous souhaitez aller plus loin : Coopération" in chat
+
+
+# ------------------------------------------------------------------ in the console
+
+
+async def test_console_user_completes_the_charte_and_gets_scores_and_chart(alice: Any) -> None:
+    await alice.say("/charte")
+    await alice.say("/passer")                                   # projet
+    for _ in range(18):
+        await alice.say("2")
+    text = alice.text()
+    assert "Article 1, un cadre clair et partagé : **50 %**" in text
+    images = [r.image for r in alice.last if r.image is not None]
+    assert images and images[0].content.startswith(b"\x89PNG")
+
+
+async def test_console_relation_reasks_the_options_after_free_text(alice: Any) -> None:
+    await alice.say("/relation")
+    for text in ("1", "/passer", "/passer", "/passer", "4", "3"):   # … position, échanges
+        await alice.say(text)
+    replies = await alice.say("je ne sais pas trop")
+    assert [c.label for c in replies[-1].choices] == [
+        "On évite le sujet pour préserver l'entente",
+        "On met le désaccord sur la table et on cherche ensemble",
+        "L'un des deux tranche seul", "Ce n'est pas encore arrivé"]
+    for text in ("1", "1", "1", "1", "6"):     # désaccords, contraintes, confiance, souhait, freins
+        await alice.say(text)
+    summary = alice.text()
+    assert "**Votre relation : Partenariat**" in summary
+    assert "Étape suivante : Coopération" in summary
