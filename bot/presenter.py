@@ -57,8 +57,6 @@ def question_message(flow: Flow, q: Question, texts: Texts, can_go_back: bool) -
     lines = [header, step.ask]
     if hint:
         lines.append(hint)
-    if step.optional:
-        lines.append(texts("hint_optional"))
     actions: list[Choice] = []
     if step.type == "multichoice" and q.selection:
         actions.append(

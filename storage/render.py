@@ -17,16 +17,20 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+|!~])")
 
 
-def md_escape(value: Any) -> str:
-    """Neutralise Markdown and HTML in text a user typed (one line per line kept)."""
+def _one_line(value: Any) -> str:
+    """User text on one line: a line break could otherwise open a block or a bubble."""
     text = "" if value is None else str(value)
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    return " ".join(text.split())
+
+
+def md_escape(value: Any) -> str:
+    """Neutralise Markdown and HTML in text a user typed."""
+    return _MD_SPECIAL.sub(r"\\\1", _one_line(value))
 
 
 def chat_escape(value: Any) -> str:
-    """Neutralise Coopbot's chat markup (``**``) in text a user typed."""
-    text = "" if value is None else str(value)
-    return text.replace("**", "* *")
+    """Neutralise Coopbot's chat markup (``**``, bubble breaks) in text a user typed."""
+    return _one_line(value).replace("**", "* *")
 
 
 @lru_cache(maxsize=1)
