@@ -137,6 +137,9 @@ def test_level_scale_and_its_help_place_it_on_arnsteins_ladder(flow: Flow) -> No
     assert [o.label for o in niveau.options] == [
         "Information", "Consultation", "Concertation", "Co-construction", "Co-décision"]
     assert "Arnstein" in niveau.help
+    for rung in ("manipulation", "thérapie", "implication", "délégation de pouvoir",
+                 "contrôle citoyen"):
+        assert rung in niveau.help
     for level in LEVELS:
         assert flow.meta["niveaux"][level]["arnstein"]
 
