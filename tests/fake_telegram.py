@@ -43,6 +43,7 @@ class Call:
     files: dict[str, tuple[str, bytes, str]] = field(default_factory=dict)
     status: int = 200
     at: float = field(default_factory=time.monotonic)
+    request: web.Request | None = field(default=None, repr=False, compare=False)
 
     @property
     def chat_id(self) -> int | None:
@@ -81,6 +82,7 @@ class FakeTelegram:
         self._flood: tuple[int, float] | None = None
         self._recent: deque[float] = deque()
         self.rejected_429 = 0
+        self.injected: dict[int, dict[str, Any]] = {}
         self._closing = False
         self._runner: web.AppRunner | None = None
         self._client: ClientSession | None = None
@@ -167,6 +169,7 @@ class FakeTelegram:
         """
         update = dict(update)
         update.setdefault("update_id", next(self._update_ids))
+        self.injected[update["update_id"]] = update
         if self.webhook:
             await self._post_webhook(update)
             return update["update_id"]
@@ -174,6 +177,10 @@ class FakeTelegram:
             (self._forced if redeliver else self._updates).append(update)
             self._changed.notify_all()
         return update["update_id"]
+
+    async def redeliver(self, update_id: int) -> None:
+        """Deliver an update the bot already received once more (same ``update_id``)."""
+        await self.inject(self.injected[update_id], redeliver=True)
 
     async def send_text(
         self,
@@ -275,6 +282,7 @@ class FakeTelegram:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
         call = await _decode(method, request)
+        call.request = request
         handler = self._handlers.get(method)
         if handler is None:
             return await self._record(call, _error(404, "Not Found: method not found"))
@@ -345,6 +353,8 @@ class FakeTelegram:
                     await asyncio.wait_for(self._changed.wait_for(ready), timeout)
                 except TimeoutError:
                     return []
+            if _gone(call.request):
+                return []  # the bot died while waiting (killed): keep its updates for later
             batch = self._forced[:limit]
             self._forced = self._forced[len(batch) :]
             batch += self._updates[: limit - len(batch)]
@@ -447,6 +457,14 @@ class FakeTelegram:
             except ClientConnectorError:
                 await asyncio.sleep(0.05)
         raise AssertionError("webhook unreachable")
+
+
+def _gone(request: web.Request | None) -> bool:
+    """True when the client of a long poll has disconnected (for example, was killed)."""
+    if request is None:
+        return False
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 class _ApiError(Exception):

@@ -16,9 +16,10 @@ from typing import Any, ClassVar
 import aiohttp
 import pytest
 
-from bot.channels.telegram import serve, texts
+from bot.channels.telegram import serve
 from bot.config import Settings
 from bot.messages import Attachment, Choice, Incoming, Outgoing
+from bot.texts import texts
 from tests.fake_telegram import FakeTelegram
 
 
@@ -54,6 +55,8 @@ class StubAssistant:
             self.seen.add(incoming.message_id)
         self.handled.append(incoming)
         key = incoming.user_key
+        if incoming.payload is None and incoming.text is None:
+            return [Outgoing("Je ne lis que du texte.")]
         if incoming.payload is not None:
             n = self.step.get(key)
             if n is None or not incoming.payload.startswith(f"q{n}:"):
@@ -206,7 +209,7 @@ async def test_blocked_user_and_assistant_failure_do_not_stop_the_bot(tg: FakeTe
         [failure] = await _reply_count(tg, 17, 1)
         await tg.send_text(17, "encore là ?")
         replies = await _reply_count(tg, 17, 2)
-    assert failure.params["text"] == texts()["failure"]
+    assert failure.params["text"] == texts()("errors.internal")
     assert replies[1].params["text"] == "Vous avez écrit : encore là ?"
 
 
@@ -259,7 +262,7 @@ async def test_photo_without_text_in_private_gets_a_hint(tg: FakeTelegram) -> No
         }
         await tg.inject({"message": message})
         [hint] = await _reply_count(tg, 23, 1)
-    assert hint.params["text"] == texts()["non_text"]
+    assert hint.params["text"] == "Je ne lis que du texte."
 
 
 def _free_port() -> int:

@@ -18,12 +18,9 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
-import yaml
 from telegram import (
     BotCommand,
     InlineKeyboardMarkup,
@@ -54,6 +51,7 @@ from bot.channels.telegram_render import (
 )
 from bot.config import Settings
 from bot.messages import Incoming, Outgoing
+from bot.texts import texts
 
 logger = logging.getLogger(__name__)
 
@@ -74,13 +72,6 @@ class AssistantLike(Protocol):
     def user_key(self, channel: str, platform_user_id: str) -> str: ...
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]: ...
-
-
-@cache
-def texts() -> dict[str, str]:
-    """The few French phrases the channel says itself (``telegram_texts.yaml``)."""
-    path = Path(__file__).with_name("telegram_texts.yaml")
-    return dict(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
 # ----- update → Incoming --------------------------------------------------------------
@@ -117,13 +108,16 @@ def to_incoming(
             message_id=message_id,
         )
     message = update.message
-    if message is None or message.from_user is None or message.text is None:
+    if message is None or message.from_user is None or message.from_user.is_bot:
         return None
-    if message.from_user.is_bot:
-        return None
-    text = _addressed_text(message, me)
-    if text is None:
-        return None
+    if message.text is None:
+        if message.chat.type != "private":
+            return None
+        text = None  # a sticker, photo or voice note: the core says it reads text only
+    else:
+        text = _addressed_text(message, me)
+        if text is None:
+            return None
     return Incoming(
         channel=CHANNEL,
         user_key=assistant.user_key(CHANNEL, str(message.from_user.id)),
@@ -159,13 +153,6 @@ class TelegramChannel:
         self._digests: OrderedDict[str, str] = OrderedDict()
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.message
-        if message is None:
-            return
-        if message.text is None:
-            if message.chat.type == "private" and message.from_user is not None:
-                await self.deliver(context.bot, message.chat.id, [Outgoing(texts()["non_text"])])
-            return
         await self._process(update, context.bot)
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -192,8 +179,9 @@ class TelegramChannel:
         try:
             replies = await self.assistant.handle(incoming)
         except Exception:
+            # The core answers its own failures; this is the last resort for the rest.
             logger.exception("assistant failed on update %s", update.update_id)
-            replies = [Outgoing(texts()["failure"])]
+            replies = [Outgoing(texts()("errors.internal"))]
         await self.deliver(bot, int(incoming.chat_id), replies)
 
     async def deliver(self, bot: ExtBot[Any], chat_id: int, replies: Sequence[Outgoing]) -> int:
