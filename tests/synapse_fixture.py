@@ -18,6 +18,7 @@ Load it with ``pytest_plugins = ["tests.synapse_fixture"]`` in ``tests/conftest.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import secrets
 import shutil
@@ -171,9 +172,20 @@ def write_config(directory: Path, port: int, shared_secret: str) -> Path:
         "rc_delayed_event_mgmt": _generous(),
         "rc_key_requests": _generous(),
     }
+    write_signing_key(directory / "signing.key")
     path = directory / "homeserver.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
+
+
+def write_signing_key(path: Path) -> None:
+    """An ed25519 signing key in Synapse's file format: ``ed25519 <version> <seed>``.
+
+    Same content as ``--generate-keys`` writes (a random 32-byte seed, unpadded
+    base64), without starting a second Synapse process just for that.
+    """
+    seed = base64.b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+    path.write_text(f"ed25519 a_{secrets.token_hex(2)} {seed}\n", encoding="utf-8")
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
@@ -213,8 +225,7 @@ def _register(python: str, config: Path, url: str, accounts: list[MatrixAccount]
                 str(config),
                 "-u",
                 account.localpart,
-                "-p",
-                account.password,
+                f"--password={account.password}",
                 "--no-admin",
                 url,
             ],
@@ -260,13 +271,6 @@ def synapse() -> Iterator[SynapseServer]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     config = write_config(directory, port, secrets.token_hex(16))
-    subprocess.run(
-        [python, "-m", "synapse.app.homeserver", "-c", str(config), "--generate-keys"],
-        check=True,
-        capture_output=True,
-        cwd=directory,
-        timeout=60,
-    )
     log_path = directory / "homeserver.log"
     stderr = (directory / "stderr.log").open("wb")
     started = time.monotonic()
@@ -280,7 +284,7 @@ def synapse() -> Iterator[SynapseServer]:
         _wait_until_up(url, process, log_path)
         start_seconds = time.monotonic() - started
         accounts = [
-            MatrixAccount(name, secrets.token_urlsafe(12)) for name in ("coopbot", "alice", "bob")
+            MatrixAccount(name, secrets.token_hex(12)) for name in ("coopbot", "alice", "bob")
         ]
         _register(python, config, url, accounts)
         server = SynapseServer(url, *accounts, start_seconds=start_seconds, log_path=log_path)

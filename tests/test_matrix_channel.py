@@ -256,3 +256,24 @@ async def test_encrypted_room_gets_one_explanation_in_french(synapse: SynapseSer
         assert explanation["content"]["body"].startswith("Ce salon est chiffré")
         assert len(alice.messages_from(room, bot)) == 1
         assert assistant.texts_for(room) == []
+
+
+async def test_revoked_token_logs_in_again_on_the_same_device(synapse: SynapseServer) -> None:
+    assistant = RecordingAssistant()
+    async with running_bot(synapse, assistant):
+        pass
+    first = json.loads(assistant.storage.values[SESSION_KEY])
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{synapse.url}/_matrix/client/v3/logout",
+            headers={"Authorization": f"Bearer {first['access_token']}"},
+        ) as response,
+    ):
+        assert response.status == 200
+    async with running_bot(synapse, assistant):
+        pass
+    second = json.loads(assistant.storage.values[SESSION_KEY])
+    assert second["access_token"] != first["access_token"]
+    assert second["device_id"] == first["device_id"]
+    assert first["device_id"] in await bot_devices(synapse, assistant)

@@ -131,6 +131,9 @@ async def serve(assistant: AssistantLike, settings: Settings, stop: asyncio.Even
     """Serve Matrix until ``stop`` is set (called by ``coopbot run``)."""
     if not settings.matrix_homeserver or not settings.matrix_user:
         raise MatrixLoginError("COOPBOT_MATRIX_HOMESERVER and COOPBOT_MATRIX_USER are required")
+    if settings.log_level != "DEBUG":
+        # matrix-nio names rooms in its INFO lines; Coopbot's logs carry no ids in clear.
+        logging.getLogger("nio").setLevel(logging.WARNING)
     channel = MatrixChannel(assistant, settings)
     await channel.run(stop)
 
