@@ -145,6 +145,13 @@ class Assistant:
         if command:
             name = command.group(1).lower()
             return await self._command(turn, ALIASES.get(name, name), command.group(2) or "")
+        pending = turn.conv.state.get("confirm")
+        if pending:
+            # A question such as « effacer vos données ? » waits for its answer first.
+            turn.conv.set_state(confirm=None)
+            from bot import routes
+
+            return await routes.confirmation(turn, str(pending), text)
         active = await turn.conv.active_session()
         if active is not None:
             return await flow_turns.continue_flow(turn, active, "answer", text)

@@ -106,6 +106,20 @@ async def free_text(turn: Turn, text: str) -> list[Outgoing]:
     return replies.answer_messages(kb, result)
 
 
+async def confirmation(turn: Turn, action: str, text: str) -> list[Outgoing]:
+    """The answer to a yes/no question asked outside flows (state ``confirm``).
+
+    Modules that ask such questions register a handler in ``CONFIRMATIONS``.
+    """
+    handler = CONFIRMATIONS.get(action)
+    if handler is None:
+        return [turn.say("choices.stale")]
+    return await handler(turn, text)
+
+
+CONFIRMATIONS: dict[str, Handler] = {}
+
+
 async def payload(turn: Turn, data: str) -> list[Outgoing]:
     kb = turn.assistant.knowledge
     if data.startswith("kb:") and kb is not None:
