@@ -120,8 +120,10 @@ def difflib_baseline(kb: KnowledgeBase) -> Predict:
 
 
 def _row(name: str, figures: Figures) -> str:
-    return (f"{name:<28} {figures.top1:7.1%} {figures.top3:7.1%} {figures.rejection:10.1%} "
-            f"{figures.median_ms:9.3f} {figures.p99_ms:8.3f}")
+    return (
+        f"{name:<28} {figures.top1:7.1%} {figures.top3:7.1%} {figures.rejection:10.1%} "
+        f"{figures.median_ms:9.3f} {figures.p99_ms:8.3f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,13 +144,21 @@ def main(argv: list[str] | None = None) -> int:
         "difflib get_close_matches": difflib_baseline(kb),
     }
     coopbot(kb)("échauffement")  # first call fills caches; not what a user waits for
-    print(f"Base : {len(kb.entries)} fiches, chargée en {load_ms:.0f} ms. "
-          f"Questions : {len(items)} ({sum(1 for i in items if not i['id'])} hors sujet).")
+    print(
+        f"Base : {len(kb.entries)} fiches, chargée en {load_ms:.0f} ms. "
+        f"Questions : {len(items)} ({sum(1 for i in items if not i['id'])} hors sujet)."
+    )
     all_errors: list[str] = []
-    for label, subset in (("toutes", items), ("réglage (2/3)", tune), ("tenues à l'écart (1/3)", held_out)):
+    for label, subset in (
+        ("toutes", items),
+        ("réglage (2/3)", tune),
+        ("tenues à l'écart (1/3)", held_out),
+    ):
         n_in = sum(1 for i in subset if i["id"])
         print(f"\n== {label} : {n_in} dans le périmètre, {len(subset) - n_in} hors sujet ==")
-        print(f"{'système':<28} {'top-1':>7} {'top-3':>7} {'rejet HS':>10} {'méd. ms':>9} {'p99 ms':>8}")
+        print(
+            f"{'système':<28} {'top-1':>7} {'top-3':>7} {'rejet HS':>10} {'méd. ms':>9} {'p99 ms':>8}"
+        )
         for name, predict in systems.items():
             figures, errors = evaluate(predict, subset)
             print(_row(name, figures))

@@ -18,14 +18,23 @@ from flows.yamlsource import ContentError
 from knowledge.matcher import Matcher
 from knowledge.model import KINDS, Entry, KbResult, Link
 from knowledge.normalise import Normaliser
-from knowledge.yamlfast import load_yaml_fast, line_of
+from knowledge.yamlfast import line_of, load_yaml_fast
 
 CONTENT_DIR = Path(__file__).parent / "content"
 ANSWER_MAX = 700
 _ID = re.compile(r"^(forme|dispositif|contact|outil|notion)/[a-z0-9][a-z0-9-]{0,47}$")
 _ENTRY_KEYS = {
-    "id", "kind", "title", "short", "questions", "keywords", "answer", "details", "links",
-    "see_also", "sources",
+    "id",
+    "kind",
+    "title",
+    "short",
+    "questions",
+    "keywords",
+    "answer",
+    "details",
+    "links",
+    "see_also",
+    "sources",
 }
 
 
@@ -64,8 +73,14 @@ def _load(directory: Path) -> tuple[list[Entry], Normaliser, list[ContentError]]
     abbreviations = lexicon.get("abreviations") or {}
     stop_words = lexicon.get("mots_vides") or []
     if not isinstance(abbreviations, dict) or not isinstance(stop_words, list):
-        problems.append(ContentError(str(directory / "_lexique.yaml"), 0, "",
-                                     "« abreviations » doit être un bloc et « mots_vides » une liste."))
+        problems.append(
+            ContentError(
+                str(directory / "_lexique.yaml"),
+                0,
+                "",
+                "« abreviations » doit être un bloc et « mots_vides » une liste.",
+            )
+        )
         abbreviations, stop_words = {}, []
     normaliser = Normaliser.from_lexicon(
         {str(k): str(v) for k, v in abbreviations.items()}, [str(w) for w in stop_words]
@@ -85,23 +100,37 @@ def _load(directory: Path) -> tuple[list[Entry], Normaliser, list[ContentError]]
             problems.append(exc)
             continue
         if not isinstance(data, list):
-            problems.append(ContentError(str(file), 0, "", "le fichier doit contenir une liste de fiches."))
+            problems.append(
+                ContentError(str(file), 0, "", "le fichier doit contenir une liste de fiches.")
+            )
             continue
         for raw in data:
             entry = _parse_entry(raw, str(file), domains, problems)
             if entry is None:
                 continue
             if entry.id in seen:
-                problems.append(ContentError(str(file), entry.line, f"fiche « {entry.id} »",
-                                             f"identifiant déjà utilisé dans {seen[entry.id]}."))
+                problems.append(
+                    ContentError(
+                        str(file),
+                        entry.line,
+                        f"fiche « {entry.id} »",
+                        f"identifiant déjà utilisé dans {seen[entry.id]}.",
+                    )
+                )
                 continue
             seen[entry.id] = str(file)
             entries.append(entry)
     for entry in entries:
         for other in entry.see_also:
             if other not in seen:
-                problems.append(ContentError(entry.path, entry.line, f"fiche « {entry.id} »",
-                                             f"« see_also » cite « {other} », qui n'existe pas."))
+                problems.append(
+                    ContentError(
+                        entry.path,
+                        entry.line,
+                        f"fiche « {entry.id} »",
+                        f"« see_also » cite « {other} », qui n'existe pas.",
+                    )
+                )
     return entries, normaliser, problems
 
 
@@ -114,15 +143,22 @@ def _read_settings(path: Path, problems: list[ContentError]) -> dict[str, Any]:
         problems.append(exc)
         return {}
     if not isinstance(data, dict):
-        problems.append(ContentError(str(path), 0, "", "le fichier doit contenir des blocs clé: valeur."))
+        problems.append(
+            ContentError(str(path), 0, "", "le fichier doit contenir des blocs clé: valeur.")
+        )
         return {}
     return data
 
 
-def _parse_entry(raw: Any, path: str, domains: tuple[str, ...],
-                 problems: list[ContentError]) -> Entry | None:
+def _parse_entry(
+    raw: Any, path: str, domains: tuple[str, ...], problems: list[ContentError]
+) -> Entry | None:
     if not isinstance(raw, dict):
-        problems.append(ContentError(path, line_of(raw), "", "chaque fiche doit être un bloc (id, kind, title…)."))
+        problems.append(
+            ContentError(
+                path, line_of(raw), "", "chaque fiche doit être un bloc (id, kind, title…)."
+            )
+        )
         return None
     line = line_of(raw)
     entry_id = str(raw.get("id") or "").strip()
@@ -144,8 +180,10 @@ def _parse_entry(raw: Any, path: str, domains: tuple[str, ...],
     title = _text(raw, "title", fail, required=True)
     answer = _text(raw, "answer", fail, required=True)
     if len(answer) >= ANSWER_MAX:
-        fail(f"la réponse fait {len(answer)} caractères ; elle doit rester sous {ANSWER_MAX} "
-             "(mettez la suite dans « details »).")
+        fail(
+            f"la réponse fait {len(answer)} caractères ; elle doit rester sous {ANSWER_MAX} "
+            "(mettez la suite dans « details »)."
+        )
     questions = _texts(raw, "questions", fail)
     if len(questions) < 2:
         fail("donnez au moins deux « questions » (façons dont les gens la posent).")
@@ -158,10 +196,19 @@ def _parse_entry(raw: Any, path: str, domains: tuple[str, ...],
     if len(problems) > before:
         return None
     return Entry(
-        id=entry_id, kind=kind, title=title, answer=answer,
-        short=_text(raw, "short", fail), questions=questions, keywords=keywords,
-        details=_text(raw, "details", fail), links=links, see_also=see_also, sources=sources,
-        path=path, line=line,
+        id=entry_id,
+        kind=kind,
+        title=title,
+        answer=answer,
+        short=_text(raw, "short", fail),
+        questions=questions,
+        keywords=keywords,
+        details=_text(raw, "details", fail),
+        links=links,
+        see_also=see_also,
+        sources=sources,
+        path=path,
+        line=line,
     )
 
 

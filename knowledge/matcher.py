@@ -30,18 +30,29 @@ from knowledge.normalise import Normaliser
 class MatcherSettings:
     """Tuned on the development set (tuning half), checked on the held-out half."""
 
-    strong_weight: float = 1.0
-    """An entry's title, keywords and typical questions."""
+    title_weight: float = 1.0
+    """Words of an entry's title or short name: what it is about."""
+    keyword_weight: float = 0.9
+    question_weight: float = 0.8
+    """Words of the typical questions: on topic, but some are incidental."""
     weak_weight: float = 0.3
     """Its answer and details: related, but not what it is about."""
     fuzzy_cutoff: float = 82.0
     """Minimum rapidfuzz ratio for a misspelt word to count as a known one."""
-    unknown_weight: float = 0.9
+    unknown_weight: float = 0.8
     """Weight of a word the base does not know, relative to the rarest known word."""
-    phrase_weight: float = 0.35
-    threshold: float = 0.42
+    unknown_power: float = 0.5
+    """Unknown words count as ``unknown_weight × n ** unknown_power`` rarest words."""
+    name_bonus: float = 0.15
+    """Added when the question contains an entry's short name (acronym)."""
+    off_topic_factor: float = 0.8
+    """Applied when the question contains no keyword, title or short name of the entry."""
+    phrase_weight: float = 0.2
+    threshold: float = 0.43
     margin: float = 0.04
     suggestion_floor: float = 0.12
+    candidates: int = 8
+    """Entries (best token coverage) whose phrasings are compared with the question."""
 
 
 DEFAULT_SETTINGS = MatcherSettings()
@@ -59,44 +70,58 @@ class Matcher:
         self.entries = tuple(entries)
         self.normaliser = normaliser
         self.settings = settings
-        strong: list[set[str]] = []
-        weak: list[set[str]] = []
+        # token -> best field weight, per entry
+        fields: list[dict[str, float]] = []
         phrases: list[str] = []
         phrase_owner: list[int] = []
         for index, entry in enumerate(self.entries):
-            strong_text = [entry.title, entry.short, *entry.keywords, *entry.questions]
-            strong_tokens = {t for text in strong_text for t in normaliser.tokens(text)}
-            weak_tokens = set(normaliser.tokens(entry.answer + " " + entry.details))
-            strong.append(strong_tokens)
-            weak.append(weak_tokens - strong_tokens)
-            for text in (entry.title, *entry.questions):
+            weights: dict[str, float] = {}
+            tiers = (
+                (settings.weak_weight, [entry.answer, entry.details]),
+                (settings.question_weight, list(entry.questions)),
+                (settings.keyword_weight, list(entry.keywords)),
+                (settings.title_weight, [entry.title, entry.short]),
+            )
+            for weight, texts in tiers:
+                for text in texts:
+                    for token in normaliser.tokens(text):
+                        weights[token] = weight
+            fields.append(weights)
+            for text in (entry.title, entry.short, *entry.questions):
                 phrase = " ".join(normaliser.tokens(text))
                 if phrase:
                     phrases.append(phrase)
                     phrase_owner.append(index)
         count = len(self.entries)
         document_frequency: dict[str, float] = defaultdict(float)
-        for tokens in strong:
-            for token in tokens:
-                document_frequency[token] += 1.0
-        for tokens in weak:
-            for token in tokens:
-                document_frequency[token] += 0.5
-        self._idf = {
-            token: math.log(1.0 + count / df) for token, df in document_frequency.items()
-        }
-        self._max_idf = max(self._idf.values(), default=1.0)
         postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        for index, tokens in enumerate(strong):
-            for token in tokens:
-                postings[token].append((index, settings.strong_weight))
-        for index, tokens in enumerate(weak):
-            for token in tokens:
-                postings[token].append((index, settings.weak_weight))
+        for index, weights in enumerate(fields):
+            for token, weight in weights.items():
+                document_frequency[token] += 1.0 if weight > settings.weak_weight else 0.5
+                postings[token].append((index, weight))
+        self._idf = {token: math.log(1.0 + count / df) for token, df in document_frequency.items()}
+        self._max_idf = max(self._idf.values(), default=1.0)
+        self._names = [frozenset(normaliser.tokens(entry.short)) for entry in self.entries]
+        # What an entry is about: its title, its short name, each keyword. A question
+        # is on topic when it contains all the words of one of them (« demain » alone
+        # does not make a question about « Petites villes de demain »).
+        self._topics = [
+            tuple(
+                topic
+                for topic in {
+                    frozenset(normaliser.tokens(text))
+                    for text in (entry.title, entry.short, *entry.keywords)
+                }
+                if topic
+            )
+            for entry in self.entries
+        ]
         self._postings = {token: tuple(items) for token, items in postings.items()}
         self._vocabulary = sorted(self._postings)
-        self._phrases = phrases
-        self._phrase_owner = phrase_owner
+        entry_phrases: list[list[str]] = [[] for _ in self.entries]
+        for phrase, owner in zip(phrases, phrase_owner, strict=True):
+            entry_phrases[owner].append(phrase)
+        self._entry_phrases = [tuple(p) or ("",) for p in entry_phrases]
         self._map_token = lru_cache(maxsize=4096)(self._map_token_uncached)
 
     def _map_token_uncached(self, token: str) -> tuple[str, float] | None:
@@ -121,14 +146,17 @@ class Matcher:
         tokens = list(dict.fromkeys(self.normaliser.tokens(question)))
         if not tokens:
             return []
+        settings = self.settings
         total = 0.0
+        unknown = 0
         covered: dict[int, float] = defaultdict(float)
-        unknown_weight = self.settings.unknown_weight * self._max_idf
+        present: set[str] = set()
         for token in tokens:
             mapped = self._map_token(token)
             if mapped is None:
-                total += unknown_weight
+                unknown += 1
                 continue
+            present.add(mapped[0])
             known, confidence = mapped
             weight = self._idf[known]
             total += weight
@@ -136,22 +164,30 @@ class Matcher:
                 covered[index] += weight * field_weight * confidence
         if not covered:
             return []
+        # Unknown words dilute the match, but sub-linearly: a long, chatty question
+        # about a known topic must not drown, while a question made only of words
+        # the base does not know stays far below the threshold.
+        total += settings.unknown_weight * self._max_idf * unknown**settings.unknown_power
         query_phrase = " ".join(tokens)
-        best_phrase: dict[int, float] = defaultdict(float)
-        for _, score, position in process.extract(
-            query_phrase,
-            self._phrases,
-            scorer=fuzz.token_sort_ratio,
-            limit=40,
-            score_cutoff=40,
-        ):
-            owner = self._phrase_owner[position]
-            best_phrase[owner] = max(best_phrase[owner], score / 100.0)
-        phrase_weight = self.settings.phrase_weight
-        results = [
-            (index, (1 - phrase_weight) * (value / total) + phrase_weight * best_phrase[index])
-            for index, value in covered.items()
-        ]
+        phrase_weight = settings.phrase_weight
+        candidates = sorted(covered.items(), key=lambda item: -item[1])[: settings.candidates]
+        results = []
+        for index, value in candidates:
+            best_phrase = max(
+                fuzz.token_sort_ratio(query_phrase, phrase) for phrase in self._entry_phrases[index]
+            )
+            score = (1 - phrase_weight) * (value / total) + phrase_weight * best_phrase / 100.0
+            if not any(topic <= present for topic in self._topics[index]):
+                # No word of the question is in the entry's title or keywords: it
+                # only shares context words (« heure », « prix »), not its topic.
+                score *= settings.off_topic_factor
+            name = self._names[index]
+            if name and name <= present:
+                # The question names the entry (« scop », « cerema »): a strong intent
+                # signal, scaled by how specific the name is (« ess » is everywhere).
+                specificity = sum(self._idf[t] for t in name) / (len(name) * self._max_idf)
+                score += settings.name_bonus * specificity
+            results.append((index, min(1.0, score)))
         results.sort(key=lambda item: -item[1])
         return results
 
@@ -162,7 +198,8 @@ class Matcher:
         best = ranked[0][1] if ranked else 0.0
         if best < settings.threshold:
             suggestions = [
-                self.entries[index] for index, score in ranked[:3]
+                self.entries[index]
+                for index, score in ranked[:3]
                 if score >= settings.suggestion_floor
             ]
             return KbResult(query=question, status="unknown", answers=[], suggestions=suggestions)
@@ -172,9 +209,12 @@ class Matcher:
             if score >= settings.threshold
         ]
         status: Status = "answer"
-        if len(ranked) > 1 and ranked[1][1] >= settings.threshold:
-            if best - ranked[1][1] < settings.margin:
-                status = "ambiguous"
+        if (
+            len(ranked) > 1
+            and ranked[1][1] >= settings.threshold
+            and best - ranked[1][1] < settings.margin
+        ):
+            status = "ambiguous"
         others = [item.entry for item in kept[1:]]
         suggestions = others or list(self._related(kept[0].entry))
         return KbResult(query=question, status=status, answers=kept, suggestions=suggestions)

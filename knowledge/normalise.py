@@ -16,9 +16,37 @@ from dataclasses import dataclass
 _ELISION = re.compile(r"\b([cdjlmnst]|qu|jusqu|lorsqu|puisqu)['’`´]")
 _NON_WORD = re.compile(r"[^a-z0-9%]+")
 _SUFFIXES: tuple[str, ...] = (
-    "issements", "issement", "ations", "ation", "atives", "ative", "atifs", "atif",
-    "ements", "ement", "ments", "ment", "ites", "ite", "ives", "ive", "ifs", "if",
-    "euses", "euse", "eurs", "eur", "aux", "ees", "ee", "es", "er", "ez", "e", "s", "x",
+    "issements",
+    "issement",
+    "ations",
+    "ation",
+    "atives",
+    "ative",
+    "atifs",
+    "atif",
+    "ements",
+    "ement",
+    "ments",
+    "ment",
+    "ites",
+    "ite",
+    "ives",
+    "ive",
+    "ifs",
+    "if",
+    "euses",
+    "euse",
+    "eurs",
+    "eur",
+    "aux",
+    "ees",
+    "ee",
+    "es",
+    "er",
+    "ez",
+    "e",
+    "s",
+    "x",
 )
 _MIN_STEM = 4
 
@@ -50,7 +78,9 @@ class Normaliser:
     stop_words: frozenset[str]
 
     @classmethod
-    def from_lexicon(cls, abbreviations: Mapping[str, str], stop_words: Iterable[str]) -> Normaliser:
+    def from_lexicon(
+        cls, abbreviations: Mapping[str, str], stop_words: Iterable[str]
+    ) -> Normaliser:
         abbr = {
             simplify(key): tuple(simplify(value).split()) for key, value in abbreviations.items()
         }

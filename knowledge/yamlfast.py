@@ -35,7 +35,7 @@ def load_yaml_fast(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise ContentError(str(path), 0, "", f"le fichier n'est pas en UTF-8 ({exc})") from exc
     try:
-        return yaml.load(text, Loader=_FastLineLoader)  # noqa: S506 - safe constructor
+        return yaml.load(text, Loader=_FastLineLoader)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 0
         raise ContentError(str(path), line, "", f"YAML invalide : {exc.problem}") from exc

@@ -1,0 +1,113 @@
+"""Knowledge-base answers as chat bubbles (``Outgoing``) with their buttons.
+
+Button payloads are short opaque strings the core routes back here:
+``kb:more:<id>`` (details), ``kb:show:<id>`` (one entry's short answer) and
+``kb:fb:+:<id>`` / ``kb:fb:-:<id>`` (was this helpful?). Entry ids are at most 60
+characters by validation, so every payload stays within Telegram's 64 bytes.
+"""
+
+from __future__ import annotations
+
+from bot.messages import Choice, Outgoing
+from knowledge.base import KnowledgeBase
+from knowledge.model import Entry, KbResult
+from knowledge.texts import text
+
+MAX_RELATED = 3
+PAYLOAD_MAX = 64
+
+
+def more_payload(entry_id: str) -> str:
+    return _payload(f"kb:more:{entry_id}")
+
+
+def show_payload(entry_id: str) -> str:
+    return _payload(f"kb:show:{entry_id}")
+
+
+def feedback_payload(entry_id: str, helpful: bool) -> str:
+    return _payload(f"kb:fb:{'+' if helpful else '-'}:{entry_id}")
+
+
+def _payload(value: str) -> str:
+    if len(value.encode("utf-8")) > PAYLOAD_MAX:
+        raise ValueError(f"payload too long: {value!r}")
+    return value
+
+
+def answer_messages(kb: KnowledgeBase, result: KbResult) -> list[Outgoing]:
+    """The reply to a free-text question: an answer, « vouliez-vous dire… », or « je ne sais pas »."""
+    if result.status == "answer" and result.answers:
+        return [_entry_bubble(kb, result.answers[0].entry)]
+    if result.status == "ambiguous" and result.answers:
+        lines = [text("ambiguous.intro")]
+        lines += [f"- {scored.entry.title}" for scored in result.answers]
+        lines.append(text("ambiguous.outro"))
+        choices = tuple(
+            Choice(scored.entry.title, show_payload(scored.entry.id)) for scored in result.answers
+        )
+        return [Outgoing(text="\n".join(lines), choices=choices)]
+    return unknown_messages(result.suggestions)
+
+
+def unknown_messages(suggestions: list[Entry]) -> list[Outgoing]:
+    """« Je ne sais pas », the closest topics as buttons, then what to type."""
+    lines = [text("unknown.intro")]
+    choices: tuple[Choice, ...] = ()
+    if suggestions:
+        lines.append(text("unknown.closest"))
+        lines += [f"- {entry.title}" for entry in suggestions]
+        choices = tuple(Choice(entry.title, show_payload(entry.id)) for entry in suggestions)
+    lines.append(text("unknown.commands"))
+    return [Outgoing(text="\n".join(lines), choices=choices)]
+
+
+def entry_messages(kb: KnowledgeBase, entry_id: str) -> list[Outgoing]:
+    """The short answer of one entry (button ``kb:show:<id>``)."""
+    entry = kb.get(entry_id)
+    if entry is None:
+        return [Outgoing(text=text("missing_entry"))]
+    return [_entry_bubble(kb, entry)]
+
+
+def details_messages(kb: KnowledgeBase, entry_id: str) -> list[Outgoing]:
+    """Details, then « pour aller plus loin », sources and related entries."""
+    entry = kb.get(entry_id)
+    if entry is None:
+        return [Outgoing(text=text("missing_entry"))]
+    first = f"**{entry.title}**\n{entry.details or text('details.no_details')}"
+    lines: list[str] = []
+    if entry.links:
+        lines.append(text("details.further"))
+        lines += [f"- {link.title} : {link.url}" for link in entry.links]
+    lines.append(text("details.sources"))
+    lines += [f"- {source}" for source in entry.sources]
+    related = _related(kb, entry)
+    if related:
+        lines.append(text("details.related"))
+    choices = tuple(Choice(other.label, show_payload(other.id)) for other in related)
+    return [Outgoing(text=first), Outgoing(text="\n".join(lines), choices=choices)]
+
+
+def feedback_thanks(helpful: bool) -> list[Outgoing]:
+    return [Outgoing(text=text("feedback.helpful" if helpful else "feedback.unhelpful"))]
+
+
+def _entry_bubble(kb: KnowledgeBase, entry: Entry) -> Outgoing:
+    choices = [Choice(text("answer.more"), more_payload(entry.id))]
+    related = text("answer.related")
+    choices += [
+        Choice(related.format(label=other.label), show_payload(other.id))
+        for other in _related(kb, entry)
+    ]
+    choices += [
+        Choice(text("answer.helpful"), feedback_payload(entry.id, True)),
+        Choice(text("answer.unhelpful"), feedback_payload(entry.id, False)),
+    ]
+    body = f"{entry.answer}\n\n{text('answer.ask_feedback')}"
+    return Outgoing(text=body, choices=tuple(choices))
+
+
+def _related(kb: KnowledgeBase, entry: Entry) -> list[Entry]:
+    found = (kb.get(other) for other in entry.see_also)
+    return [other for other in found if other is not None][:MAX_RELATED]
