@@ -258,22 +258,35 @@ async def test_encrypted_room_gets_one_explanation_in_french(synapse: SynapseSer
         assert assistant.texts_for(room) == []
 
 
-async def test_revoked_token_logs_in_again_on_the_same_device(synapse: SynapseServer) -> None:
-    assistant = RecordingAssistant()
-    async with running_bot(synapse, assistant):
-        pass
-    first = json.loads(assistant.storage.values[SESSION_KEY])
+async def logout(synapse: SynapseServer, token: str) -> None:
     async with (
         aiohttp.ClientSession() as http,
         http.post(
             f"{synapse.url}/_matrix/client/v3/logout",
-            headers={"Authorization": f"Bearer {first['access_token']}"},
+            headers={"Authorization": f"Bearer {token}"},
         ) as response,
     ):
         assert response.status == 200
-    async with running_bot(synapse, assistant):
-        pass
-    second = json.loads(assistant.storage.values[SESSION_KEY])
-    assert second["access_token"] != first["access_token"]
-    assert second["device_id"] == first["device_id"]
+
+
+async def test_revoked_token_logs_in_again_on_the_same_device(synapse: SynapseServer) -> None:
+    assistant = RecordingAssistant()
+    bot = synapse.bot.user_id
+    async with MatrixUser(synapse, synapse.alice) as alice:
+        room = await alice.create_room([bot])
+        async with running_bot(synapse, assistant):
+            await alice.wait_for(lambda: alice.messages_from(room, bot), what="a greeting")
+            first = json.loads(assistant.storage.values[SESSION_KEY])
+            await logout(synapse, first["access_token"])  # revoked while running
+            probe = await alice.send(room, "toujours là ?")
+            await alice.wait_for(answers_to(alice, room, probe), what="an answer after relogin")
+        second = json.loads(assistant.storage.values[SESSION_KEY])
+        await logout(synapse, second["access_token"])  # revoked while stopped
+        async with running_bot(synapse, assistant):
+            probe = await alice.send(room, "et maintenant ?")
+            await alice.wait_for(answers_to(alice, room, probe), what="an answer after restart")
+        third = json.loads(assistant.storage.values[SESSION_KEY])
+
+    assert len({first["access_token"], second["access_token"], third["access_token"]}) == 3
+    assert first["device_id"] == second["device_id"] == third["device_id"]
     assert first["device_id"] in await bot_devices(synapse, assistant)

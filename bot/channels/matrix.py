@@ -114,6 +114,10 @@ class MatrixLoginError(RuntimeError):
     """The homeserver refused the bot's credentials (message safe to log)."""
 
 
+class MatrixUnavailable(RuntimeError):
+    """The homeserver could not be used for now (5xx, rate limit): try again later."""
+
+
 def client_config() -> AsyncClientConfig:
     """Bounded retries: a few 429s and network errors, exponential back-off, then give up."""
     return AsyncClientConfig(
@@ -168,7 +172,8 @@ class MatrixChannel:
     async def run(self, stop: asyncio.Event) -> None:
         saver: asyncio.Task[None] | None = None
         try:
-            await self.login()
+            if not await self._login_until(stop):
+                return
             since = await self.storage.get_value(BATCH_KEY)
             self._saved_batch = since
             saver = asyncio.create_task(self._saver(), name="matrix-saver")
@@ -197,6 +202,11 @@ class MatrixChannel:
                 response = exc  # type: ignore[assignment]
             if response is None:  # stop requested
                 return
+            if getattr(response, "status_code", None) == "M_UNKNOWN_TOKEN":
+                log.warning("Matrix: the access token was revoked, logging in again")
+                if not await self._login_until(stop):
+                    return
+                continue
             if not isinstance(response, SyncResponse):
                 log.warning("Matrix: sync failed (%s), retrying in %.0f s", _why(response), backoff)
                 await _until(stop, asyncio.sleep(backoff))
@@ -222,6 +232,21 @@ class MatrixChannel:
 
     # --- session ----------------------------------------------------------------------
 
+    async def _login_until(self, stop: asyncio.Event) -> bool:
+        """Log in, waiting out an unreachable homeserver; refused credentials raise."""
+        backoff = 1.0
+        while not stop.is_set():
+            try:
+                await self.login()
+                return True
+            except (*NETWORK_ERRORS, MatrixUnavailable) as exc:
+                log.warning(
+                    "Matrix: homeserver unreachable (%s), retrying in %.0f s", _why(exc), backoff
+                )
+                await _until(stop, asyncio.sleep(backoff))
+                backoff = min(backoff * 2, MAX_BACKOFF)
+        return False
+
     async def login(self) -> None:
         """Restore the stored session (same device), or log in once and store it."""
         settings = self.settings
@@ -237,7 +262,9 @@ class MatrixChannel:
             self.client.access_token = settings.matrix_access_token
             who = await self.client.whoami()
             if not isinstance(who, WhoamiResponse):
-                raise MatrixLoginError(f"access token refused by the homeserver ({_why(who)})")
+                if _why(who) in ("M_UNKNOWN_TOKEN", "M_FORBIDDEN"):
+                    raise MatrixLoginError(f"access token refused by the homeserver ({_why(who)})")
+                raise MatrixUnavailable(_why(who))
             self.client.restore_login(who.user_id, who.device_id or "", self.client.access_token)
             log.info("Matrix: using the configured access token")
             return
@@ -253,14 +280,23 @@ class MatrixChannel:
                 log.info("Matrix: session restored (device kept)")
                 return
             log.info("Matrix: stored token expired, logging in again on the same device")
-            self.client.access_token = ""
-            self.client.device_id = stored["device_id"]
+            await self._password_login(stored["device_id"])
+            return
+        await self._password_login(None)
 
+    async def _password_login(self, device_id: str | None) -> None:
+        """Password login; with ``device_id`` the homeserver keeps the same device."""
+        settings = self.settings
         if not settings.matrix_password:
             raise MatrixLoginError("COOPBOT_MATRIX_PASSWORD or COOPBOT_MATRIX_ACCESS_TOKEN needed")
+        self.client.access_token = ""
+        self.client.device_id = device_id  # type: ignore[assignment]
         response = await self.client.login(settings.matrix_password, device_name=DEVICE_NAME)
         if not isinstance(response, LoginResponse):
-            raise MatrixLoginError(f"login refused by the homeserver ({_why(response)})")
+            status = str(getattr(response, "status_code", ""))
+            if status in ("M_FORBIDDEN", "M_USER_DEACTIVATED", "M_INVALID_PARAM"):
+                raise MatrixLoginError(f"login refused by the homeserver ({status})")
+            raise MatrixUnavailable(status or type(response).__name__)
         session = {
             "homeserver": settings.matrix_homeserver,
             "login": settings.matrix_user,
