@@ -32,11 +32,10 @@ def async_url(url: str) -> str:
             f"Adresse de base de données illisible : {url!r}. "
             "Exemples : sqlite:///coopbot.db ou postgresql://utilisateur@hôte/base"
         ) from exc
-    backend = parsed.get_backend_name()
+    backend, _, driver = parsed.drivername.partition("+")
     if backend == "sqlite":
         return str(parsed.set(drivername="sqlite+aiosqlite"))
     if backend in ("postgresql", "postgres"):
-        driver = parsed.get_driver_name()
         if driver in ("asyncpg", "psycopg"):
             return parsed.render_as_string(hide_password=False)
         return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
