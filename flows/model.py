@@ -269,6 +269,7 @@ def _parse_options(raw: Any, fail: Any, node: Any, where: str) -> tuple[Option, 
     options: list[Option] = []
     for item in raw:
         if isinstance(item, dict):
+            _known_keys(item, {"value", "label", "help"}, fail, where)
             value = str(item.get("value") or "")
             label = str(item.get("label") or "")
             help_text = str(item.get("help") or "")
