@@ -55,7 +55,7 @@ def test_changing_the_file_changes_the_version(tmp_path):
         (("    type: text\n", "    type: text\n    optionnel: true\n"), 8, "avis",
          "clé inconnue « optionnel »"),
         (("options: [Élu, Agent]", "options: [{value: elu, label: Élu, aide: x}, Agent]"),
-         4, "role", "clé inconnue « aide »"),
+         7, "role", "clé inconnue « aide »"),
     ],
 )
 def test_mistakes_name_the_file_the_step_and_the_line(tmp_path, change, line, where, words):
