@@ -33,6 +33,17 @@ def chat_escape(value: Any) -> str:
     return _one_line(value).replace("**", "* *")
 
 
+def date_fr(value: Any) -> str:
+    """« 2026-11-22T10:00:00+00:00 » → « 22/11/2026 », the way French readers write it."""
+    from datetime import datetime
+
+    text = "" if value is None else str(value)
+    try:
+        return datetime.fromisoformat(text).strftime("%d/%m/%Y")
+    except ValueError:
+        return text
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -45,6 +56,7 @@ def environment() -> Environment:
     )
     env.filters["md"] = md_escape
     env.filters["chat"] = chat_escape
+    env.filters["date_fr"] = date_fr
     return env
 
 
