@@ -78,7 +78,7 @@ def find_synapse_python() -> str | None:
         if not Path(path).exists():
             continue
         probe = subprocess.run(
-            [path, "-c", "import synapse.app.homeserver"],
+            [path, "-c", "import synapse"],  # cheap probe; a broken install fails at start
             capture_output=True,
             check=False,
         )
