@@ -70,6 +70,7 @@ class Matcher:
         self.entries = tuple(entries)
         self.normaliser = normaliser
         self.settings = settings
+        tokenise = lru_cache(maxsize=None)(lambda text: tuple(normaliser.tokens(text)))
         # token -> best field weight, per entry
         fields: list[dict[str, float]] = []
         phrases: list[str] = []
@@ -84,11 +85,11 @@ class Matcher:
             )
             for weight, texts in tiers:
                 for text in texts:
-                    for token in normaliser.tokens(text):
+                    for token in tokenise(text):
                         weights[token] = weight
             fields.append(weights)
             for text in (entry.title, entry.short, *entry.questions):
-                phrase = " ".join(normaliser.tokens(text))
+                phrase = " ".join(tokenise(text))
                 if phrase:
                     phrases.append(phrase)
                     phrase_owner.append(index)
@@ -101,7 +102,7 @@ class Matcher:
                 postings[token].append((index, weight))
         self._idf = {token: math.log(1.0 + count / df) for token, df in document_frequency.items()}
         self._max_idf = max(self._idf.values(), default=1.0)
-        self._names = [frozenset(normaliser.tokens(entry.short)) for entry in self.entries]
+        self._names = [frozenset(tokenise(entry.short)) for entry in self.entries]
         # What an entry is about: its title, its short name, each keyword. A question
         # is on topic when it contains all the words of one of them (« demain » alone
         # does not make a question about « Petites villes de demain »).
@@ -109,7 +110,7 @@ class Matcher:
             tuple(
                 topic
                 for topic in {
-                    frozenset(normaliser.tokens(text))
+                    frozenset(tokenise(text))
                     for text in (entry.title, entry.short, *entry.keywords)
                 }
                 if topic

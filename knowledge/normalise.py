@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 _ELISION = re.compile(r"\b([cdjlmnst]|qu|jusqu|lorsqu|puisqu)['’`´]")
 _NON_WORD = re.compile(r"[^a-z0-9%]+")
@@ -51,11 +52,40 @@ _SUFFIXES: tuple[str, ...] = (
 _MIN_STEM = 4
 
 
+_ACCENTS = str.maketrans(
+    {
+        **dict(zip("àâäáãåçéèêëíìîïñóòôöõúùûüýÿ", "aaaaaaceeeeiiiinooooouuuuyy", strict=True)),
+        **dict(zip("ÀÂÄÁÃÅÇÉÈÊËÍÌÎÏÑÓÒÔÖÕÚÙÛÜÝ", "AAAAAACEEEEIIIINOOOOOUUUUY", strict=True)),
+        "œ": "oe",
+        "Œ": "OE",
+        "æ": "ae",
+        "Æ": "AE",
+        "’": "'",
+        "‘": "'",
+        "´": "'",
+        "«": " ",
+        "»": " ",
+        "…": " ",
+        "–": " ",
+        "—": " ",
+        "\u00a0": " ",
+        "\u202f": " ",
+        "°": " ",
+        "€": " euros ",
+        "·": " ",
+    }
+)
+
+
 def strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    """Remove accents; a fast table for French letters, Unicode decomposition otherwise."""
+    text = text.translate(_ACCENTS)
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
+@lru_cache(maxsize=16384)
 def stem(token: str) -> str:
     """Remove one common French ending, keeping at least four letters.
 

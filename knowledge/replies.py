@@ -36,7 +36,7 @@ def _payload(value: str) -> str:
 
 
 def answer_messages(kb: KnowledgeBase, result: KbResult) -> list[Outgoing]:
-    """The reply to a free-text question: an answer, « vouliez-vous dire… », or « je ne sais pas »."""
+    """Reply to a free question: an answer, « vouliez-vous dire… » or « je ne sais pas »."""
     if result.status == "answer" and result.answers:
         return [_entry_bubble(kb, result.answers[0].entry)]
     if result.status == "ambiguous" and result.answers:

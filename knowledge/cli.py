@@ -1,0 +1,159 @@
+"""``coopbot ask`` and ``coopbot kb gaps``.
+
+``ask`` is called by scripts and checks, so it starts fast: it imports only the
+knowledge modules (YAML, rapidfuzz), never the chat platforms, matplotlib or
+SQLAlchemy. ``kb gaps`` reads the storage, which it imports when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, TextIO
+
+from flows.yamlsource import ContentError
+from knowledge.model import KbResult
+from knowledge.texts import text
+
+GAPS_LIMIT = 50
+
+
+def add_ask_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="réponse en JSON")
+    parser.add_argument(
+        "--top", type=int, default=3, metavar="N", help="nombre maximal de réponses (par défaut 3)"
+    )
+    parser.add_argument(
+        "--db", metavar="URL", help="base de données (acceptée pour compatibilité, non utilisée)"
+    )
+    parser.add_argument(
+        "question",
+        nargs="*",
+        metavar="QUESTION",
+        help="la question ; sans question, une question par ligne sur "
+        "l'entrée standard, une réponse JSON par ligne",
+    )
+
+
+def result_json(result: KbResult) -> dict[str, Any]:
+    """The ``coopbot ask --json`` object: answers empty when Coopbot does not know."""
+    return {
+        "query": result.query,
+        "answers": [
+            {
+                "id": scored.entry.id,
+                "title": scored.entry.title,
+                "score": round(scored.score, 4),
+                "answer": scored.entry.answer,
+            }
+            for scored in result.answers
+        ],
+        "suggestions": [{"id": entry.id, "title": entry.title} for entry in result.suggestions],
+    }
+
+
+def run_ask(
+    args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | None = None
+) -> int:
+    from knowledge.base import load_knowledge
+
+    out = stdout or sys.stdout
+    top = max(1, int(getattr(args, "top", 3) or 3))
+    try:
+        kb = load_knowledge()
+    except ContentError as exc:
+        print(f"{text('cli.content_error')} {exc}", file=sys.stderr)
+        return 2
+    words = getattr(args, "question", None) or []
+    question = " ".join(words).strip() if isinstance(words, list) else str(words).strip()
+    if not question:
+        source = stdin or sys.stdin
+        if source.isatty():
+            print(text("cli.empty_question"), file=sys.stderr)
+            return 2
+        for line in source:
+            line = line.strip()
+            if line:
+                out.write(json.dumps(result_json(kb.ask(line, top=top)), ensure_ascii=False) + "\n")
+        out.flush()
+        return 0
+    result = kb.ask(question, top=top)
+    if getattr(args, "json", False):
+        out.write(json.dumps(result_json(result), ensure_ascii=False) + "\n")
+    else:
+        out.write(_plain(result) + "\n")
+    return 0
+
+
+def _plain(result: KbResult) -> str:
+    """Human-readable answer for the terminal (markup removed)."""
+    if not result.answers:
+        lines = [text("cli.no_answer")]
+        if result.suggestions:
+            lines.append(text("cli.closest"))
+            lines += [f"- {entry.title} ({entry.id})" for entry in result.suggestions]
+        return "\n".join(lines)
+    first, *others = result.answers
+    lines = [f"{first.entry.title} [{first.entry.id}]", _strip(first.entry.answer)]
+    for scored in others:
+        lines.append(f"- {scored.entry.title} [{scored.entry.id}]")
+    return "\n".join(lines)
+
+
+def _strip(value: str) -> str:
+    return value.replace("**", "")
+
+
+def add_gaps_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="base de données (sqlite:///… ou postgresql://…) ; par défaut COOPBOT_DATABASE_URL",
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=GAPS_LIMIT,
+        metavar="N",
+        help=f"nombre de lignes (par défaut {GAPS_LIMIT})",
+    )
+    parser.add_argument("--json", action="store_true", help="sortie JSON")
+
+
+def run_gaps(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
+    """List unanswered questions and unhelpful answers, most frequent first."""
+    out = stdout or sys.stdout
+    url = getattr(args, "db", None) or _default_url()
+    limit = max(1, int(getattr(args, "limit", GAPS_LIMIT) or GAPS_LIMIT))
+    import asyncio
+
+    gaps = asyncio.run(_read_gaps(url, limit))
+    if getattr(args, "json", False):
+        rows = [{"question": q, "kind": k, "count": n} for q, k, n in gaps]
+        out.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        return 0
+    if not gaps:
+        out.write(text("cli.gaps_empty") + "\n")
+        return 0
+    out.write(text("cli.gaps_title") + "\n")
+    for question, kind, count in gaps:
+        label = text("cli.gaps_kind_unhelpful" if kind == "unhelpful" else "cli.gaps_kind_unknown")
+        out.write(f"{count:>4}  {question}  ({label})\n")
+    return 0
+
+
+async def _read_gaps(url: str, limit: int) -> list[tuple[str, str, int]]:
+    from storage.repository import open_storage
+
+    storage = await open_storage(url)
+    try:
+        return list(await storage.list_kb_gaps(limit))
+    finally:
+        await storage.close()
+
+
+def _default_url() -> str:
+    from bot.config import Settings
+
+    return Settings.from_env().database_url
