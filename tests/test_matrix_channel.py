@@ -290,3 +290,21 @@ async def test_revoked_token_logs_in_again_on_the_same_device(synapse: SynapseSe
     assert len({first["access_token"], second["access_token"], third["access_token"]}) == 3
     assert first["device_id"] == second["device_id"] == third["device_id"]
     assert first["device_id"] in await bot_devices(synapse, assistant)
+
+
+async def test_many_messages_while_down_are_all_answered_once_in_order(
+    synapse: SynapseServer,
+) -> None:
+    """More messages than one sync brings (a "limited" timeline): the gap is fetched."""
+    assistant = RecordingAssistant()
+    bot = synapse.bot.user_id
+    async with MatrixUser(synapse, synapse.alice) as alice:
+        room = await alice.create_room([bot])
+        async with running_bot(synapse, assistant):
+            await alice.wait_for(lambda: alice.messages_from(room, bot), what="a greeting")
+        missed = [f"message {number}" for number in range(1, 81)]
+        ids = [await alice.send(room, text) for text in missed]
+        async with running_bot(synapse, assistant):
+            await alice.wait_for(answers_to(alice, room, ids[-1]), what="the last missed message")
+        assert assistant.texts_for(room) == ["/start", *missed]
+        assert all(len(answers_to(alice, room, event_id)()) == 1 for event_id in ids)
