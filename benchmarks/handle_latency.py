@@ -42,10 +42,13 @@ async def main(messages: int, url: str) -> None:
     p90 = timings[int(len(timings) * 0.9)]
     p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))]
     print(f"messages: {len(timings)} ({user} users, sequential) on {url.split(':')[0]}")
-    print(f"median: {median:.2f} ms   p90: {p90:.2f} ms   p99: {p99:.2f} ms   "
-          f"max: {timings[-1]:.2f} ms")
-    print(f"RESULT median_ms={median:.2f} p90_ms={p90:.2f} p99_ms={p99:.2f} "
-          f"messages={len(timings)}")
+    print(
+        f"median: {median:.2f} ms   p90: {p90:.2f} ms   p99: {p99:.2f} ms   "
+        f"max: {timings[-1]:.2f} ms"
+    )
+    print(
+        f"RESULT median_ms={median:.2f} p90_ms={p90:.2f} p99_ms={p99:.2f} messages={len(timings)}"
+    )
 
 
 if __name__ == "__main__":

@@ -157,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         n_in = sum(1 for i in subset if i["id"])
         print(f"\n== {label} : {n_in} dans le périmètre, {len(subset) - n_in} hors sujet ==")
         print(
-            f"{'système':<28} {'top-1':>7} {'top-3':>7} {'rejet HS':>10} {'méd. ms':>9} {'p99 ms':>8}"
+            f"{'système':<28} {'top-1':>7} {'top-3':>7} {'rejet HS':>10} "
+            f"{'méd. ms':>9} {'p99 ms':>8}"
         )
         for name, predict in systems.items():
             figures, errors = evaluate(predict, subset)

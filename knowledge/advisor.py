@@ -77,8 +77,9 @@ def recommend(answers: Mapping[str, Any]) -> list[Recommendation]:
     return [Recommendation(form_id, reason(key)) for form_id, key in picks[:MAX_FORMS]]
 
 
-def _collective(add: Any, answers: Mapping[str, Any], objet: Any, porteur: Any,
-                profit: Any, public: Any) -> None:
+def _collective(
+    add: Any, answers: Mapping[str, Any], objet: Any, porteur: Any, profit: Any, public: Any
+) -> None:
     """Projects carried by people or private structures, a collectivité at most a member."""
     employees = answers.get("salaries") is True
     several = answers.get("multi") is True
@@ -93,13 +94,17 @@ def _collective(add: Any, answers: Mapping[str, Any], objet: Any, porteur: Any,
     elif several:
         add("forme/scic", "scic_multi")
     if profit == "aucun":
-        add("forme/association", "association_service" if objet == "service" else
-            "association_non_lucratif")
+        add(
+            "forme/association",
+            "association_service" if objet == "service" else "association_non_lucratif",
+        )
     elif profit == "partage":
         add("forme/societe-commerciale-ess", "commerciale_ess_partage")
     elif profit == "limite":
-        add("forme/societe-commerciale-ess",
-            "commerciale_ess_seul" if porteur == "seul" else "commerciale_ess_limite")
+        add(
+            "forme/societe-commerciale-ess",
+            "commerciale_ess_seul" if porteur == "seul" else "commerciale_ess_limite",
+        )
     if profit in ("aucun", "limite") and objet == "activite":
         add("forme/agrement-esus", "esus_complement")
 

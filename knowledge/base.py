@@ -105,21 +105,22 @@ def _load(directory: Path) -> tuple[list[Entry], Normaliser, list[ContentError]]
             )
             continue
         for raw in data:
-            entry = _parse_entry(raw, str(file), domains, problems)
-            if entry is None:
-                continue
-            if entry.id in seen:
+            raw_id = str(raw.get("id") or "").strip() if isinstance(raw, dict) else ""
+            if raw_id and raw_id in seen:
                 problems.append(
                     ContentError(
                         str(file),
-                        entry.line,
-                        f"fiche « {entry.id} »",
-                        f"identifiant déjà utilisé dans {seen[entry.id]}.",
+                        line_of(raw),
+                        f"fiche « {raw_id} »",
+                        f"identifiant déjà utilisé dans {seen[raw_id]}.",
                     )
                 )
                 continue
-            seen[entry.id] = str(file)
-            entries.append(entry)
+            if raw_id:
+                seen[raw_id] = str(file)
+            entry = _parse_entry(raw, str(file), domains, problems)
+            if entry is not None:
+                entries.append(entry)
     for entry in entries:
         for other in entry.see_also:
             if other not in seen:

@@ -1,0 +1,111 @@
+"""Free questions typed the way agents type: the right entry, « vouliez-vous dire… »
+when two are close, and an honest « je ne sais pas » outside the base."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from knowledge.base import CONTENT_DIR, load_knowledge
+from knowledge.normalise import Normaliser, simplify, stem
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return load_knowledge()
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("une commune peut elle entrer dans une scic", "forme/scic"),
+        ("qui contacter pour un DLA", "dispositif/dla"),
+        ("Une commune peut-elle entrer dans une SCIC ?", "forme/scic"),
+        ("societe cooperative d'interet colectif", "forme/scic"),
+        ("aap ou ao", "dispositif/appel-a-projets"),
+        ("l'interco peut elle aider un ptce", "contact/intercommunalite"),
+        ("subventionner une asso au dela de 23000 euros", "dispositif/subvention"),
+        ("echelle d'arnstein", "outil/echelle-arnstein"),
+        ("fond de dotation", "forme/fonds-de-dotation"),
+        ("qui contacter pour creer une scop", "contact/urscop"),
+    ],
+)
+def test_questions_find_their_entry(kb, question: str, expected: str) -> None:
+    result = kb.ask(question)
+    assert result.status in ("answer", "ambiguous")
+    assert result.answers[0].entry.id == expected
+
+
+def test_asso_or_coop_offers_both_forms(kb) -> None:
+    result = kb.ask("asso ou coop pour une recyclerie ?")
+    ids = [a.entry.id for a in result.answers] + [e.id for e in result.suggestions]
+    assert ids[0] in ("forme/association", "forme/scic")
+    assert "forme/scic" in ids
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "meteo demain a lyon",
+        "recette de la tarte aux pommes",
+        "comment poser un jour de conge",
+        "qui a gagne l'eurovision",
+        "",
+        "???",
+    ],
+)
+def test_out_of_scope_gets_no_answer(kb, question: str) -> None:
+    result = kb.ask(question)
+    assert result.status == "unknown"
+    assert result.answers == []
+
+
+def test_answers_are_best_first_and_bounded_by_top(kb) -> None:
+    result = kb.ask("scic scop cae", top=2)
+    assert 1 <= len(result.answers) <= 2
+    scores = [a.score for a in result.answers]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 <= s <= 1.0 for s in scores)
+
+
+def test_same_answer_with_or_without_accents_and_case(kb) -> None:
+    a = kb.ask("Coopérative d'activité et d'emploi")
+    b = kb.ask("cooperative d activite et d emploi")
+    assert a.answers[0].entry.id == b.answers[0].entry.id == "forme/cae"
+
+
+def test_two_close_entries_make_an_ambiguous_result(tmp_path: Path) -> None:
+    for name in ("_lexique.yaml", "_domains.yaml"):
+        shutil.copy(CONTENT_DIR / name, tmp_path / name)
+    (tmp_path / "f.yaml").write_text(
+        """\
+- id: contact/nord
+  kind: contact
+  title: Réseau du Nord
+  keywords: [reseau regional]
+  questions: [qui contacter au reseau regional, reseau regional contact]
+  answer: Le réseau du Nord.
+  sources: [s]
+- id: contact/sud
+  kind: contact
+  title: Réseau du Sud
+  keywords: [reseau regional]
+  questions: [qui contacter au reseau regional, reseau regional contact]
+  answer: Le réseau du Sud.
+  sources: [s]
+""",
+        encoding="utf-8",
+    )
+    result = load_knowledge(tmp_path).ask("reseau regional")
+    assert result.status == "ambiguous"
+    assert {a.entry.id for a in result.answers} == {"contact/nord", "contact/sud"}
+
+
+def test_normalisation_of_french_typing() -> None:
+    assert simplify("L’Association d'Intérêt « Général » !") == "association interet general"
+    normaliser = Normaliser.from_lexicon({"asso": "association", "aap": "appel projets"}, ["de"])
+    assert normaliser.tokens("asso") == normaliser.tokens("associations")
+    assert normaliser.words("AAP de la collec") == ["appel", "projets", "la", "collec"]
+    assert stem("cooperation") == stem("cooperative") == stem("cooperer")
