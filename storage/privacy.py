@@ -28,6 +28,7 @@ from storage.models import (
     Answer,
     FlowSession,
     KbGap,
+    KeyValue,
     ProcessedEvent,
     Summary,
     User,
@@ -37,7 +38,7 @@ from storage.models import (
     utcnow,
 )
 from storage.repository import as_utc
-from storage.workshops import WRONG_CODE_WINDOW, display_code
+from storage.workshops import INVITE_LIFETIME, INVITE_PREFIX, WRONG_CODE_WINDOW, display_code
 
 
 def _iso(moment: Any) -> str | None:
@@ -167,6 +168,8 @@ async def delete_workshop(db: AsyncSession, workshop_id: int) -> None:
     await db.execute(
         delete(WorkshopFacilitator).where(WorkshopFacilitator.workshop_id == workshop_id)
     )
+    await db.execute(delete(KeyValue).where(KeyValue.key.startswith(INVITE_PREFIX),
+                                            KeyValue.value.startswith(f"{workshop_id}|")))
     for obj in list(db.sync_session.identity_map.values()):
         if isinstance(obj, Workshop) and obj.id == workshop_id:
             db.expunge(obj)
@@ -181,7 +184,7 @@ async def purge(db: AsyncSession, days: int) -> dict[str, int]:
     """
     cutoff = utcnow() - timedelta(days=days)
     counts = {"users": 0, "workshops": 0, "wrong_code_attempts": 0, "kb_gaps": 0,
-              "processed_events": 0}
+              "processed_events": 0, "invitations": 0}
     stale_users = await db.execute(select(User.key).where(User.last_seen_at < cutoff))
     for key in list(stale_users.scalars()):
         await forget_user(db, key)
@@ -194,8 +197,12 @@ async def purge(db: AsyncSession, days: int) -> dict[str, int]:
         (WrongCodeAttempt, WrongCodeAttempt.attempted_at, utcnow() - WRONG_CODE_WINDOW,
          "wrong_code_attempts"),
         (KbGap, KbGap.created_at, cutoff, "kb_gaps"),
+        (KeyValue, KeyValue.updated_at, utcnow() - INVITE_LIFETIME, "invitations"),
         (ProcessedEvent, ProcessedEvent.processed_at, cutoff, "processed_events"),
     ):
-        result = await db.execute(delete(table).where(column < limit))
+        stmt = delete(table).where(column < limit)
+        if table is KeyValue:  # only expired invitations: the rest is channel state
+            stmt = stmt.where(KeyValue.key.startswith(INVITE_PREFIX))
+        result = await db.execute(stmt)
         counts[name] = int(result.rowcount or 0)
     return counts

@@ -25,15 +25,25 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage.models import FlowSession, User, Workshop, WorkshopFacilitator, WrongCodeAttempt
+from storage.models import (
+    FlowSession,
+    User,
+    Workshop,
+    WorkshopFacilitator,
+    WrongCodeAttempt,
+    utcnow,
+)
 from storage.repository import as_utc
-from storage.models import utcnow
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 9
 GROUP = 3
 WRONG_CODE_LIMIT = 5
 WRONG_CODE_WINDOW = timedelta(minutes=15)
+INVITE_PREFIX = "cofac:"
+"""``key_values`` rows ``cofac:<token>`` → ``<workshop id>|<expiry>``: co-facilitator
+invitations (see ``bot.workshop_routes.cofacilitator``)."""
+INVITE_LIFETIME = timedelta(hours=48)
 _SEPARATORS = re.compile(r"[\s\-_.·–—]+")
 
 assert len(set(ALPHABET)) == len(ALPHABET) == 31

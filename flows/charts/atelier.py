@@ -1,0 +1,96 @@
+"""Charts of a workshop synthesis: who is in the room, and the factor families.
+
+Two PNGs for the facilitator's phone and the HTML page:
+- participants per actor category: plain counts, one neutral colour (a count is
+  neither a brake nor a lever, so the brake/lever colours would mislead);
+- when factor questions were rated, the family means on the 1–4 scale, diverging
+  from the midpoint like the personal ``facteurs`` chart, so both read alike.
+Titles come from the caller's texts (``bot/workshop_texts.fr.yaml``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flows.charts.common import (
+    DPI,
+    INK,
+    LEVIER_FORT,
+    WIDTH_INCHES,
+    Bar,
+    _png,
+    _pyplot,
+    horizontal_bars,
+)
+
+
+def category_chart(categories: list[dict[str, Any]], title: str) -> bytes | None:
+    if not categories:
+        return None
+    plt = _pyplot()
+    n = len(categories)
+    fig, ax = plt.subplots(figsize=(WIDTH_INCHES, 1.4 + 0.62 * n), dpi=DPI)
+    counts = [int(c["count"]) for c in categories]
+    top = max(counts)
+    ax.barh(range(n), counts, height=0.62, color=LEVIER_FORT, edgecolor="white")
+    for i, count in enumerate(counts):
+        ax.text(count + top * 0.02, i, str(count), va="center", ha="left", fontsize=14,
+                fontweight="bold", color=INK)
+    ax.set_yticks(range(n))
+    ax.set_yticklabels([_wrap(str(c["label"])) for c in categories], fontsize=13, color=INK)
+    ax.set_ylim(n - 0.5, -0.6)
+    ax.set_xlim(0, top * 1.15 + 0.5)
+    ax.set_xticks([])
+    ax.tick_params(axis="y", length=0)
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+    fig.suptitle(title, fontsize=15, fontweight="bold", color=INK, x=0.02, ha="left")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def _wrap(label: str, width: int = 26) -> str:
+    """Long category names on two lines rather than squeezing the bars."""
+    if len(label) <= width:
+        return label
+    cut = label.rfind(" ", 0, width)
+    cut = cut if cut > 0 else width
+    return label[:cut] + "\n" + _wrap(label[cut:].strip(), width)
+
+
+def factor_chart(factors: dict[str, Any], title: str, missing: str) -> bytes | None:
+    families = factors.get("families") or []
+    if not any(f.get("score") is not None for f in families):
+        return None
+    scale = factors.get("scale") or []
+    top = float(factors.get("scale_max") or 4)
+    return horizontal_bars(
+        [Bar(str(f.get("short") or f.get("label")), f.get("score")) for f in families],
+        title=title,
+        low=1.0,
+        high=top,
+        origin=(1.0 + top) / 2,
+        ticks=[float(t) for t in range(1, int(top) + 1)],
+        low_label=str(scale[0]) if scale else "",
+        high_label=str(scale[-1]) if scale else "",
+        missing_label=missing,
+    )
+
+
+def workshop_charts(synthesis: dict[str, Any], texts: Callable[..., str]) -> (
+    list[tuple[str, bytes]]
+):
+    """(title, PNG) pairs, in reading order; empty when there is nothing to draw."""
+    drawn: list[tuple[str, bytes]] = []
+    title = texts("synthesis.chart_categories")
+    png = category_chart(synthesis.get("categories") or [], title)
+    if png:
+        drawn.append((title, png))
+    factors = synthesis.get("factors")
+    if factors and factors.get("respondents"):
+        title = texts("synthesis.chart_factors")
+        png = factor_chart(factors, title, texts("synthesis.chart_missing"))
+        if png:
+            drawn.append((title, png))
+    return drawn
