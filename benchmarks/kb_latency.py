@@ -1,0 +1,97 @@
+"""Latency of the knowledge base: loading, one question, and ``coopbot ask`` end to end.
+
+Run: ``python benchmarks/kb_latency.py [--rounds 20] [--cli-runs 10]``. Prints figures,
+asserts nothing: timings depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from knowledge.base import load_knowledge  # noqa: E402
+
+DATA = ROOT / "benchmarks" / "data" / "kb_dev.yaml"
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=20, help="passes over the questions")
+    parser.add_argument("--cli-runs", type=int, default=10, help="coopbot ask processes")
+    args = parser.parse_args(argv)
+
+    loads = []
+    for _ in range(5):
+        start = time.perf_counter()
+        kb = load_knowledge()
+        loads.append((time.perf_counter() - start) * 1000)
+    questions = [item["q"] for item in yaml.safe_load(DATA.read_text(encoding="utf-8"))]
+    first = []
+    for question in questions:  # cold: typo cache empty for these words
+        start = time.perf_counter()
+        kb.ask(question)
+        first.append((time.perf_counter() - start) * 1000)
+    warm = []
+    best: dict[str, float] = {}
+    for _ in range(args.rounds):
+        for question in questions:
+            start = time.perf_counter()
+            kb.ask(question)
+            elapsed = (time.perf_counter() - start) * 1000
+            warm.append(elapsed)
+            best[question] = min(best.get(question, elapsed), elapsed)
+    print(
+        f"Chargement de la base ({len(kb.entries)} fiches) : médiane "
+        f"{statistics.median(loads):.1f} ms, min {min(loads):.1f} ms"
+    )
+    print(
+        f"Question, premier passage ({len(first)}) : médiane {statistics.median(first):.3f} ms, "
+        f"p99 {_pct(first, 0.99):.3f} ms, max {max(first):.3f} ms"
+    )
+    print(
+        f"Question, passages suivants ({len(warm)}) : médiane {statistics.median(warm):.3f} ms, "
+        f"p99 {_pct(warm, 0.99):.3f} ms, max {max(warm):.3f} ms"
+    )
+
+    intrinsic = list(best.values())
+    print(
+        f"Coût propre d'une question (meilleur des {args.rounds} passages) : médiane "
+        f"{statistics.median(intrinsic):.3f} ms, max {max(intrinsic):.3f} ms "
+        "(les pics du p99 ci-dessus viennent de la charge de la machine)"
+    )
+
+    walls = []
+    command = [sys.executable, "-m", "bot.cli", "ask", "--json", "qui contacter pour un DLA"]
+    for _ in range(args.cli_runs):
+        start = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, capture_output=True, check=True)
+        walls.append((time.perf_counter() - start) * 1000)
+    bare = []
+    for _ in range(args.cli_runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], cwd=ROOT, capture_output=True, check=True)
+        bare.append((time.perf_counter() - start) * 1000)
+    print(
+        f"coopbot ask --json, processus complet ({len(walls)}) : médiane "
+        f"{statistics.median(walls):.0f} ms, min {min(walls):.0f} ms, max {max(walls):.0f} ms "
+        f"(python seul : médiane {statistics.median(bare):.0f} ms)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
