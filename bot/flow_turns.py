@@ -30,6 +30,12 @@ async def start_flow(turn: Turn, flow: Flow, workshop_id: int | None = None,
     """Start the flow, or resume it where the person left it."""
     conv = turn.conv
     replies: list[Outgoing] = list(preface)
+    try:  # the RGPD notice, once per person, before their first answer (issue 7)
+        from bot.privacy import notice_once
+    except ImportError:
+        pass
+    else:
+        replies[:0] = notice_once(turn)
     active = await conv.active_session()
     if active is not None and (active.flow_id != flow.id or active.workshop_id != workshop_id):
         other = turn.flows.get(active.flow_id)
