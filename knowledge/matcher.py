@@ -45,7 +45,7 @@ class MatcherSettings:
     """Unknown words count as ``unknown_weight × n ** unknown_power`` rarest words."""
     name_bonus: float = 0.15
     """Added when the question contains an entry's short name (acronym)."""
-    off_topic_factor: float = 0.8
+    off_topic_factor: float = 0.6
     """Applied when the question contains no keyword, title or short name of the entry."""
     phrase_weight: float = 0.2
     threshold: float = 0.43
@@ -118,7 +118,7 @@ class Matcher:
             for entry in self.entries
         ]
         self._postings = {token: tuple(items) for token, items in postings.items()}
-        self._vocabulary = sorted(self._postings)
+        self._fuzzy_vocabulary = sorted(t for t in self._postings if len(t) >= 4)
         entry_phrases: list[list[str]] = [[] for _ in self.entries]
         for phrase, owner in zip(phrases, phrase_owner, strict=True):
             entry_phrases[owner].append(phrase)
@@ -129,13 +129,11 @@ class Matcher:
         """The known token a typed word stands for, with a confidence factor."""
         if token in self._postings:
             return token, 1.0
-        if len(token) < 4 or token.isdigit():
-            return None
+        if len(token) < 5 or token.isdigit():
+            return None  # « cafe » is not a typo of « cae »: short words are left alone
+        cutoff = self.settings.fuzzy_cutoff + (6 if len(token) <= 6 else 0)
         found = process.extractOne(
-            token,
-            self._vocabulary,
-            scorer=fuzz.ratio,
-            score_cutoff=self.settings.fuzzy_cutoff,
+            token, self._fuzzy_vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff
         )
         if found is None:
             return None

@@ -1,0 +1,448 @@
+"""Throughput of ``Assistant.handle``: 1,000 people completing ``facteurs`` at once.
+
+Usage: python benchmarks/throughput.py [--users 1000] [--pg URL] [--charts]
+
+Every message goes through ``Assistant.handle`` and is committed before the call
+returns. Each simulated person sends the 26 messages of the questionnaire
+(``/facteurs``, a role, a project name, 23 marks, with varied answers), one after
+the other, as a person would: the next message waits for the reply.
+
+Three measurements per database:
+- capacity: all people at once, no pause between messages; messages per second
+  is the saturated throughput. (Latency there is queueing: about people/rate.)
+- paced: the same people with a pause between messages so that the offered load
+  is ``--rate`` messages per second (1,000 by default); the median and 99th
+  percentile latency of that run are the latency *at that load*.
+- baseline: the same questionnaire as a python-telegram-bot ``ConversationHandler``
+  bot with ``PicklePersistence`` (the usual way such bots are built), fed the same
+  updates offline: an ``Application`` without updater and a ``BaseRequest`` that
+  answers every Bot API call locally. Updates are pre-built outside the timing and
+  processed one at a time, as ``ConversationHandler`` requires. Its state lives in
+  memory and is pickled once at the end (normally every 60 s).
+
+The facteurs chart (a matplotlib PNG sent after the summary) is *not* drawn in the
+capacity and paced runs unless ``--charts`` is given: it costs a few hundred
+milliseconds of CPU per completed questionnaire, more than all 26 messages
+together, so it is timed separately and its effect on throughput is printed as a
+projection. With ``--pg URL`` the capacity run is repeated on PostgreSQL with one
+worker process and with two (the people split between them).
+
+The last line is ``RESULT key=value …`` (SQLite figures; ``pg1_``/``pg2_`` keys
+when ``--pg`` is given).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.config import Settings  # noqa: E402
+from bot.core import Assistant  # noqa: E402
+from bot.messages import Incoming  # noqa: E402
+from flows.registry import load_flows  # noqa: E402
+
+MESSAGES_PER_USER = 26
+
+
+def script_for(user: int) -> list[str]:
+    """A person's 26 messages: varied answers, so summaries (and charts) differ."""
+    rng = random.Random(user)
+    flow = load_flows()["facteurs"]
+    texts = ["/facteurs"]
+    for step in flow.steps:
+        if step.type == "choice":
+            texts.append(str(rng.randint(1, len(step.options))))
+        elif step.type == "text":
+            texts.append(f"Projet de coopération n°{user}")
+        else:
+            texts.append(str(rng.randint(1, 4)))
+    return texts
+
+
+@dataclass
+class Run:
+    label: str
+    messages: int = 0
+    wall_s: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    completed: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.wall_s if self.wall_s else 0.0
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else 0.0
+
+    def line(self) -> str:
+        p50 = statistics.median(self.latencies_ms) if self.latencies_ms else 0.0
+        return (f"{self.label:<34} {self.messages:>6} msgs in {self.wall_s:6.2f} s = "
+                f"{self.rate:7.0f} msgs/s   p50 {p50:7.2f} ms   p99 {self.pct(0.99):8.2f} ms   "
+                f"max {max(self.latencies_ms or [0]):8.1f} ms   completed {self.completed}")
+
+
+def _no_charts() -> None:
+    import bot.flow_turns
+
+    bot.flow_turns.render_chart = lambda _name, _summary: None  # type: ignore[assignment]
+
+
+async def run_users(url: str, users: range, label: str, think_s: float = 0.0,
+                    start_at: float | None = None) -> Run:
+    """Each person in ``users`` sends their script; all people run concurrently."""
+    assistant = await Assistant.create(Settings(database_url=url, secret="bench"))
+    run = Run(label)
+    scripts = {u: script_for(u) for u in users}
+    keys = {u: assistant.user_key("console", f"bench{u}") for u in users}
+    done = 0
+
+    async def person(user: int) -> None:
+        nonlocal done
+        rng = random.Random(-user)
+        if think_s:
+            await asyncio.sleep(rng.uniform(0, 2 * think_s))
+        replies: list[Any] = []
+        for text in scripts[user]:
+            start = time.perf_counter()
+            replies = await assistant.handle(Incoming("console", keys[user], "console", text=text))
+            run.latencies_ms.append((time.perf_counter() - start) * 1000)
+            if think_s:
+                await asyncio.sleep(rng.uniform(0.5 * think_s, 1.5 * think_s))
+        if any("synthèse" in (r.text or "").lower() for r in replies):
+            done += 1
+
+    if start_at is not None:
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+    began = time.perf_counter()
+    try:
+        await asyncio.gather(*(person(u) for u in users))
+        run.wall_s = time.perf_counter() - began
+        run.messages = len(run.latencies_ms)
+        run.completed = await _completed(assistant, [keys[u] for u in users])
+    finally:
+        await assistant.close()
+    return run
+
+
+async def _completed(assistant: Assistant, keys: list[str]) -> int:
+    """Sessions stored as completed, with all 25 answers: the work really happened."""
+    count = 0
+    for key in keys:
+        for record in await assistant.storage.user_sessions(key, "facteurs"):
+            if record.status == "completed" and len(record.answers) == 25:
+                count += 1
+    return count
+
+
+def worker_main(args: argparse.Namespace) -> None:
+    """One worker process of the multi-worker run: prints its Run as JSON."""
+    _no_charts()
+    first, last = (int(x) for x in args.worker.split(":"))
+    run = asyncio.run(run_users(args.db, range(first, last), "worker", start_at=args.start_at))
+    print(json.dumps({"messages": run.messages, "wall_s": run.wall_s,
+                      "latencies_ms": run.latencies_ms, "completed": run.completed,
+                      "peak_rss_mb": _peak_rss_mb()}))
+
+
+def run_workers(url: str, users: int, workers: int) -> Run:
+    """``workers`` processes sharing one database, the people split between them."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    start_at = time.time() + 4.0  # every worker has connected and migrated by then
+    share = users // workers
+    procs = []
+    for w in range(workers):
+        first, last = w * share, (users if w == workers - 1 else (w + 1) * share)
+        procs.append(subprocess.Popen(
+            [sys.executable, __file__, "--worker", f"{first}:{last}", "--db", url,
+             "--start-at", str(start_at)], stdout=subprocess.PIPE, env=env, text=True))
+    outs = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    run = Run(f"PostgreSQL, {workers} worker(s), capacity")
+    run.wall_s = max(o["wall_s"] for o in outs)
+    run.messages = sum(o["messages"] for o in outs)
+    run.latencies_ms = [x for o in outs for x in o["latencies_ms"]]
+    run.completed = sum(o["completed"] for o in outs)
+    rss = ", ".join(f"{o['peak_rss_mb']:.0f} MB" for o in outs)
+    print(f"  worker peak RSS: {rss}")
+    return run
+
+
+def _reset_pg(url: str) -> None:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+
+    async def reset() -> None:
+        conn = await asyncpg.connect(host=parsed.host or "127.0.0.1", port=parsed.port or 5432,
+                                     user=parsed.username or "postgres",
+                                     password=parsed.password, database=parsed.database)
+        try:
+            await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        finally:
+            await conn.close()
+
+    asyncio.run(reset())
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def chart_cost_ms(samples: int = 5) -> float:
+    """Median time to draw one facteurs chart (what --charts adds per completion)."""
+    from flows.charts import render_chart
+    from flows.engine import answer, start
+    from flows.summaries import SummaryInput, summarise
+
+    flow = load_flows()["facteurs"]
+    times = []
+    for user in range(samples + 1):
+        state = start(flow).state
+        for text in script_for(user)[1:]:
+            state = answer(flow, state, text).state
+        summary = summarise(SummaryInput(flow=flow, answers=state.answers,
+                                         comments=state.comments))
+        began = time.perf_counter()
+        render_chart(flow.summary or "", summary)
+        if user:  # the first one pays matplotlib's import
+            times.append((time.perf_counter() - began) * 1000)
+    return statistics.median(times)
+
+
+# --- the baseline: python-telegram-bot ConversationHandler + PicklePersistence -------------
+
+
+def baseline(users: int, workdir: Path) -> Run:
+    return asyncio.run(_baseline(users, workdir))
+
+
+async def _baseline(users: int, workdir: Path) -> Run:
+    from telegram import Update
+    from telegram.ext import (
+        Application,
+        CommandHandler,
+        ContextTypes,
+        ConversationHandler,
+        MessageHandler,
+        PicklePersistence,
+        filters,
+    )
+    from telegram.request import BaseRequest, RequestData
+
+    from flows.summaries import SummaryInput, summarise
+
+    flow = load_flows()["facteurs"]
+    steps = flow.steps
+    sent = 0
+
+    class LocalRequest(BaseRequest):
+        """Answers every Bot API call in process: nothing touches the network."""
+
+        @property
+        def read_timeout(self) -> float | None:
+            return None
+
+        async def initialize(self) -> None:
+            return None
+
+        async def shutdown(self) -> None:
+            return None
+
+        async def do_request(self, url: str, method: str,
+                             request_data: RequestData | None = None,
+                             read_timeout: Any = None, write_timeout: Any = None,
+                             connect_timeout: Any = None,
+                             pool_timeout: Any = None) -> tuple[int, bytes]:
+            nonlocal sent
+            endpoint = url.rsplit("/", 1)[-1]
+            params = request_data.parameters if request_data else {}
+            if endpoint == "getMe":
+                result: Any = {"id": 1, "is_bot": True, "first_name": "Bench",
+                               "username": "bench_bot", "can_join_groups": False,
+                               "can_read_all_group_messages": False,
+                               "supports_inline_queries": False}
+            elif endpoint == "sendMessage":
+                sent += 1
+                result = {"message_id": sent, "date": int(time.time()),
+                          "chat": {"id": int(params["chat_id"]), "type": "private"},
+                          "text": params.get("text", "")}
+            else:
+                result = True
+            return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    def question(index: int) -> str:
+        step = steps[index]
+        text = f"({index + 1}/{len(steps)}) {step.ask}"
+        if step.options:
+            text += "\n" + "\n".join(f"{i}. {o.label}" for i, o in enumerate(step.options, 1))
+        return text
+
+    async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+        context.user_data["answers"] = {}  # type: ignore[index]
+        await update.effective_message.reply_text(f"{flow.title}\n{flow.intro or ''}")
+        await update.effective_message.reply_text(question(0))
+        return 0
+
+    def make_step(index: int) -> Any:
+        step = steps[index]
+        limit = len(step.options) if step.options else 4
+
+        async def on_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+            text = (update.effective_message.text or "").strip()
+            if step.type in ("choice", "scale"):
+                head = text.split(" ", 1)[0]
+                if not head.isdigit() or not 1 <= int(head) <= limit:
+                    await update.effective_message.reply_text(
+                        f"Répondez par un numéro de 1 à {limit}.")
+                    return index
+                value: Any = (step.options[int(head) - 1].value if step.type == "choice"
+                              else int(head))
+            else:
+                value = text
+            answers = context.user_data["answers"]  # type: ignore[index]
+            answers[step.id] = value
+            if index + 1 < len(steps):
+                await update.effective_message.reply_text(question(index + 1))
+                return index + 1
+            summary = summarise(SummaryInput(flow=flow, answers=answers, comments={}))
+            context.user_data.setdefault("summaries", []).append(summary)  # type: ignore[union-attr]
+            await update.effective_message.reply_text("Merci pour vos réponses.")
+            return ConversationHandler.END
+
+        return on_answer
+
+    handler = ConversationHandler(
+        entry_points=[CommandHandler("facteurs", begin)],
+        states={i: [MessageHandler(filters.TEXT & ~filters.COMMAND, make_step(i))]
+                for i in range(len(steps))},
+        fallbacks=[],
+        name="facteurs",
+        persistent=True,
+    )
+    persistence = PicklePersistence(filepath=workdir / "ptb.pickle")
+    app = (
+        Application.builder().token("123456:bench").request(LocalRequest())
+        .get_updates_request(LocalRequest()).updater(None).persistence(persistence).build()
+    )
+    app.add_handler(handler)
+    await app.initialize()
+    # The same messages, interleaved across people as in the concurrent run.
+    scripts = [script_for(u) for u in range(users)]
+    updates = []
+    update_id = 0
+    for position in range(MESSAGES_PER_USER):
+        for user in range(users):
+            update_id += 1
+            text = scripts[user][position]
+            message: dict[str, Any] = {
+                "message_id": update_id, "date": 1_700_000_000, "text": text,
+                "chat": {"id": 10_000 + user, "type": "private"},
+                "from": {"id": 10_000 + user, "is_bot": False, "first_name": "P"},
+            }
+            if text.startswith("/"):
+                message["entities"] = [{"type": "bot_command", "offset": 0,
+                                        "length": len(text)}]
+            updates.append(Update.de_json({"update_id": update_id, "message": message}, app.bot))
+    run = Run("baseline: PTB ConversationHandler")
+    began = time.perf_counter()
+    for update in updates:
+        start = time.perf_counter()
+        await app.process_update(update)
+        run.latencies_ms.append((time.perf_counter() - start) * 1000)
+    await app.update_persistence()  # what the 60-second job would write
+    run.wall_s = time.perf_counter() - began
+    run.messages = len(updates)
+    run.completed = sum(len(d.get("summaries", [])) for d in app.user_data.values())
+    await app.shutdown()
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=1000.0,
+                        help="offered load of the paced run, messages per second")
+    parser.add_argument("--pg", default=None, help="postgresql://… (its schema is reset)")
+    parser.add_argument("--charts", action="store_true", help="draw the chart at completion")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--db", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--start-at", type=float, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker_main(args)
+        return
+    if not args.charts:
+        _no_charts()
+    users = args.users
+    print(f"{users} people × {MESSAGES_PER_USER} messages, facteurs, every answer committed; "
+          f"charts {'drawn' if args.charts else 'off (timed separately below)'}; "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    results: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        url = f"sqlite:///{workdir / 'throughput.db'}"
+        capacity = asyncio.run(run_users(url, range(users), "SQLite, capacity"))
+        print(capacity.line())
+        think = users / args.rate
+        paced_url = f"sqlite:///{workdir / 'paced.db'}"
+        paced = asyncio.run(run_users(paced_url, range(users),
+                                      f"SQLite, paced at {args.rate:.0f} msgs/s", think_s=think))
+        print(paced.line())
+        peak = _peak_rss_mb()
+        print(f"peak RSS after the SQLite runs: {peak:.0f} MB")
+        base = baseline(users, workdir)
+        print(base.line())
+    ratio = base.rate / capacity.rate if capacity.rate else float("inf")
+    print(f"per-message cost: ours {1000 / capacity.rate:.3f} ms, baseline "
+          f"{1000 / base.rate:.3f} ms, ratio {ratio:.2f} (target ≤ 2)")
+    if not args.charts:
+        chart = chart_cost_ms()
+        with_charts = capacity.messages / (capacity.wall_s + capacity.completed * chart / 1000)
+        print(f"facteurs chart: {chart:.0f} ms per completed questionnaire → projected "
+              f"{with_charts:.0f} msgs/s with charts drawn in the same process")
+        results["chart_ms"] = f"{chart:.0f}"
+        results["msgs_per_s_with_charts"] = f"{with_charts:.0f}"
+    if args.pg:
+        for workers in (1, 2):
+            _reset_pg(args.pg)
+            if workers == 1:
+                run = asyncio.run(run_users(args.pg, range(users),
+                                            "PostgreSQL, 1 worker, capacity"))
+            else:
+                run = run_workers(args.pg, users, workers)
+            print(run.line())
+            results[f"pg{workers}_msgs_per_s"] = f"{run.rate:.0f}"
+            results[f"pg{workers}_p50_ms"] = f"{statistics.median(run.latencies_ms):.2f}"
+            results[f"pg{workers}_p99_ms"] = f"{run.pct(0.99):.2f}"
+    figures = {
+        "msgs_per_s": f"{capacity.rate:.0f}",
+        "p50_ms": f"{statistics.median(paced.latencies_ms):.2f}",
+        "p99_ms": f"{paced.pct(0.99):.2f}",
+        "paced_msgs_per_s": f"{paced.rate:.0f}",
+        "baseline_msgs_per_s": f"{base.rate:.0f}",
+        "ratio": f"{ratio:.2f}",
+        "peak_rss_mb": f"{peak:.0f}",
+        **results,
+    }
+    print("RESULT " + " ".join(f"{k}={v}" for k, v in figures.items()))
+
+
+if __name__ == "__main__":
+    main()
