@@ -8,6 +8,10 @@ messages missing or duplicated. ``--no-limiter`` shows what happens without
 python-telegram-bot's ``AIORateLimiter``.
 
     python benchmarks/telegram_burst.py --users 200
+
+The fake server shares the bot's event loop, so while the core works on a burst the
+server reads requests in bunches: a few 429 answers can appear even though the bot
+paces its sends; they are retried, which is what the figures check.
 """
 
 from __future__ import annotations

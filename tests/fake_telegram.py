@@ -32,6 +32,7 @@ from aiohttp import ClientConnectorError, ClientSession, web
 
 BOT_ID = 7_000_000_001
 BOT_USERNAME = "coopbot_test_bot"
+_SENDS = frozenset({"sendMessage", "sendDocument", "sendPhoto"})
 
 
 @dataclass
@@ -83,6 +84,7 @@ class FakeTelegram:
         self._recent: deque[float] = deque()
         self.rejected_429 = 0
         self.injected: dict[int, dict[str, Any]] = {}
+        self._sent: dict[int, list[Call]] = {}
         self._closing = False
         self._runner: web.AppRunner | None = None
         self._client: ClientSession | None = None
@@ -247,10 +249,7 @@ class FakeTelegram:
 
     def messages_to(self, chat_id: int) -> list[Call]:
         """Successful sends (text, document, photo) to one chat, in order."""
-        kinds = {"sendMessage", "sendDocument", "sendPhoto"}
-        return [
-            c for c in self.calls if c.method in kinds and c.status == 200 and c.chat_id == chat_id
-        ]
+        return list(self._sent.get(chat_id, ()))
 
     async def wait_for(
         self,
@@ -308,6 +307,8 @@ class FakeTelegram:
         if call.method != "getUpdates":
             async with self._changed:
                 self.calls.append(call)
+                if call.method in _SENDS and call.status == 200 and call.chat_id is not None:
+                    self._sent.setdefault(call.chat_id, []).append(call)
                 self._changed.notify_all()
         return response
 

@@ -60,6 +60,8 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 RATE_LIMIT_RETRIES = 5
 """RetryAfter (429) is retried this many times, all sends paused meanwhile."""
 NETWORK_RETRIES = 2
+SENDS_PER_SECOND = 28
+"""Telegram's documented ceiling is about 30 messages per second for a whole bot."""
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 
@@ -334,6 +336,20 @@ def file_url(api_url: str) -> str:
     return f"{root}/file/bot"
 
 
+def default_rate_limiter() -> AIORateLimiter:
+    """Sends spaced evenly at ``SENDS_PER_SECOND`` (no initial burst), 429s retried.
+
+    ``AIORateLimiter``'s default (30 per second as a leaky bucket) lets 30 go at once
+    and then 30 more within the same second; a strict flood control then answers 429 to
+    a third of a burst. An even pace just under Telegram's 30/s avoids that.
+    """
+    return AIORateLimiter(
+        overall_max_rate=1,
+        overall_time_period=1 / SENDS_PER_SECOND,
+        max_retries=RATE_LIMIT_RETRIES,
+    )
+
+
 def build_application(
     assistant: AssistantLike,
     settings: Settings,
@@ -347,7 +363,7 @@ def build_application(
         ApplicationBuilder()
         .token(settings.telegram_token)
         .concurrent_updates(True)
-        .rate_limiter(rate_limiter or AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .rate_limiter(rate_limiter or default_rate_limiter())
         .pool_timeout(30.0)
         .connect_timeout(10.0)
         .read_timeout(20.0)
