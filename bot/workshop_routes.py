@@ -246,7 +246,7 @@ def chat_messages(data: dict[str, Any]) -> list[Outgoing]:
     return [Outgoing(text="\n".join(b).strip()) for b in bubbles if "\n".join(b).strip()]
 
 
-def charts(data: dict[str, Any]) -> list[tuple[str, bytes]]:
+def charts(data: dict[str, Any]) -> list[tuple[str, str, bytes]]:
     from flows.charts.atelier import workshop_charts
 
     try:
@@ -258,13 +258,16 @@ def charts(data: dict[str, Any]) -> list[tuple[str, bytes]]:
         return []
 
 
-def chart_messages(data: dict[str, Any], drawn: list[tuple[str, bytes]]) -> list[Outgoing]:
-    return [Outgoing(image=Attachment(f"atelier-{data['code']}-{i}.png", png, "image/png",
+def chart_messages(data: dict[str, Any], drawn: list[tuple[str, str, bytes]]) -> (
+    list[Outgoing]
+):
+    return [Outgoing(image=Attachment(f"atelier-{data['code']}-{kind}.png", png, "image/png",
                                       title))
-            for i, (title, png) in enumerate(drawn, start=1)]
+            for kind, title, png in drawn]
 
 
-def _file(data: dict[str, Any], fmt: str, drawn: list[tuple[str, bytes]] | None = None) -> (
+def _file(data: dict[str, Any], fmt: str,
+          drawn: list[tuple[str, str, bytes]] | None = None) -> (
     Outgoing
 ):
     from storage.workshop_synthesis import render_synthesis

@@ -246,8 +246,9 @@ class SynthesisDocument:
 
 
 def render_synthesis(synthesis: dict[str, Any], fmt: str, texts: Texts,
-                     charts: Sequence[tuple[str, bytes]] = ()) -> SynthesisDocument:
-    """The synthesis as a file. ``charts`` (title, PNG) are embedded in HTML only."""
+                     charts: Sequence[tuple[str, str, bytes]] = ()) -> SynthesisDocument:
+    """The synthesis as a file. ``charts`` (kind, title, PNG) are embedded in HTML only,
+    each in its section (``categories``, ``factors``)."""
     if fmt == "json":
         text = json.dumps(synthesis, ensure_ascii=False, indent=2)
     elif fmt == "csv":
@@ -255,7 +256,8 @@ def render_synthesis(synthesis: dict[str, Any], fmt: str, texts: Texts,
     elif fmt == "md":
         text = render("workshop/synthesis.md.j2", s=synthesis)
     elif fmt == "html":
-        images = [{"title": t, "b64": base64.b64encode(png).decode()} for t, png in charts]
+        images = {kind: {"title": t, "b64": base64.b64encode(png).decode()}
+                  for kind, t, png in charts}
         text = render("workshop/synthesis.html.j2", s=synthesis, charts=images)
     else:
         raise ValueError(fmt)

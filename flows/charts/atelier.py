@@ -79,18 +79,18 @@ def factor_chart(factors: dict[str, Any], title: str, missing: str) -> bytes | N
 
 
 def workshop_charts(synthesis: dict[str, Any], texts: Callable[..., str]) -> (
-    list[tuple[str, bytes]]
+    list[tuple[str, str, bytes]]
 ):
-    """(title, PNG) pairs, in reading order; empty when there is nothing to draw."""
-    drawn: list[tuple[str, bytes]] = []
+    """(kind, title, PNG), in reading order; kind is ``categories`` or ``factors``."""
+    drawn: list[tuple[str, str, bytes]] = []
     title = texts("synthesis.chart_categories")
     png = category_chart(synthesis.get("categories") or [], title)
     if png:
-        drawn.append((title, png))
+        drawn.append(("categories", title, png))
     factors = synthesis.get("factors")
     if factors and factors.get("respondents"):
         title = texts("synthesis.chart_factors")
         png = factor_chart(factors, title, texts("synthesis.chart_missing"))
         if png:
-            drawn.append((title, png))
+            drawn.append(("factors", title, png))
     return drawn

@@ -1,0 +1,134 @@
+"""A workshop of twelve participants in four categories, run through the console channel.
+
+The expected figures are computed here from what the participants typed
+(``tests.test_workshop_helpers.ANSWERS``), not from the code under test. Runs on
+SQLite and, when COOPBOT_TEST_DATABASE_URL is set, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from tests.test_workshop_helpers import (
+    ANSWERS,
+    FACTORS,
+    FAMILY,
+    HOSTILE,
+    create_workshop,
+    run_workshop,
+    synthesis_json,
+)
+
+
+def one_decimal(values: list[int]) -> float | None:
+    if not values:
+        return None
+    mean = Fraction(sum(values), len(values))
+    exact = Decimal(mean.numerator) / Decimal(mean.denominator)
+    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+async def test_twelve_participants_four_categories(assistant):
+    workshop = await run_workshop(assistant)
+    data = await synthesis_json(workshop.facilitator, workshop.code)
+    assert data is not None
+
+    assert data["code"] == workshop.code
+    assert data["title"] == "Fresque de l'engagement local, Crest"
+    assert data["participants"] == 12 and data["completed"] == 12
+    assert data["by_category"] == {"elu": 3, "agent": 4, "acteur_eco": 3, "citoyen": 2}
+    assert list(data["by_category"]) == ["elu", "agent", "acteur_eco", "citoyen"]
+
+    questions = {q["step"]: q for q in data["questions"]}
+    relation = {d["value"]: d["count"] for d in questions["relation"]["distribution"]}
+    expected = Counter(p.relation for p in ANSWERS)
+    assert relation == {v: expected.get(v, 0) for v in relation}
+    assert sum(relation.values()) == 12
+    prestation = next(d for d in questions["relation"]["distribution"]
+                      if d["value"] == "prestation")
+    assert prestation["percent"] == 33  # 4 of 12, rounded
+    assert questions["structure"]["answered"] == 0  # everybody skipped it
+    yes = next(d for d in questions["facteurs_ok"]["distribution"] if d["value"] is True)
+    assert yes["count"] == 9
+
+    factors = data["factors"]
+    assert factors["respondents"] == 9
+    for family in factors["families"]:
+        steps = [s for s in FACTORS if FAMILY[s] == family["id"]]
+        rated = [p.ratings[FACTORS.index(s)] for p in ANSWERS if p.ratings for s in steps]
+        assert family["score"] == one_decimal(rated), family["id"]
+        for category, score in family["by_category"].items():
+            mine = [p.ratings[FACTORS.index(s)] for p in ANSWERS
+                    if p.ratings and p.category == category for s in steps]
+            assert score == one_decimal(mine), (family["id"], category)
+    everything = [r for p in ANSWERS if p.ratings for r in p.ratings]
+    assert factors["overall"] == one_decimal(everything)
+    # Spot check by hand: confiance (relationnels) of the two elected who rated = (2+3)/2.
+    relationnels = next(f for f in factors["families"] if f["id"] == "relationnels")
+    assert relationnels["by_category"]["elu"] == 2.5
+
+    assert sorted(data["obstacles"]) == sorted(p.obstacle for p in ANSWERS)
+    assert sorted(data["expectations"]) == sorted(p.expects for p in ANSWERS)
+    assert data["obstacles"] == sorted(data["obstacles"], key=lambda t: (t.casefold(), t))
+    agora = {g["category"]: g for g in data["agora"]}
+    for category in ("elu", "agent", "acteur_eco", "citoyen"):
+        mine = [p for p in ANSWERS if p.category == category]
+        assert agora[category]["count"] == len(mine)
+        assert sorted(agora[category]["asks"]) == sorted(p.asks for p in mine)
+        assert sorted(agora[category]["commits"]) == sorted(p.commits for p in mine)
+
+    flat = str(data)
+    assert "console:" not in flat and "elu1" not in flat and "ess2" not in flat  # no names
+
+
+async def test_chat_synthesis_has_figures_a_chart_and_the_page(assistant):
+    workshop = await run_workshop(assistant, ANSWERS[:4])
+    replies = await workshop.facilitator.say(f"/synthese {workshop.code}")
+    text = "\n".join(r.text for r in replies)
+    assert "4 participants" in text and "Élu ou élue : 3" in text
+    assert "Agent d'une collectivité : 1" in text
+    assert [r.image.mime_type for r in replies if r.image] == ["image/png", "image/png"]
+    [page] = [r.file for r in replies if r.file]
+    assert page.filename.endswith(".html") and b"data:image/png;base64," in page.content
+    assert HOSTILE not in text  # verbatims stay in the files, never as chat markup
+
+
+async def test_a_participant_counts_once_and_a_cancelled_one_not_at_all(assistant):
+    workshop = await run_workshop(assistant, ANSWERS[:2])
+    again = workshop.people["elu1"]
+    await again.say(f"/rejoindre {workshop.code}")
+    assert "remplaceront" in again.text()
+    await again.say("2")  # now as an agent, then stops half-way
+    data = await synthesis_json(workshop.facilitator, workshop.code)
+    assert data["participants"] == 2 and data["by_category"] == {"elu": 1, "agent": 1}
+    await again.say("/annuler")
+    data = await synthesis_json(workshop.facilitator, workshop.code)
+    assert data["participants"] == 2 and data["by_category"] == {"elu": 2}
+
+
+async def test_an_empty_workshop_says_how_to_invite(assistant):
+    workshop = await create_workshop(assistant)
+    data = await synthesis_json(workshop.facilitator, workshop.code)
+    assert data["participants"] == 0 and data["by_category"] == {}
+    replies = await workshop.facilitator.say(f"/synthese {workshop.code} md")
+    assert f"/rejoindre {workshop.code}" in replies[0].file.content.decode()
+
+
+async def test_create_in_one_message_and_the_invitation_to_forward(assistant):
+    from tests.conftest import ConsoleUser
+
+    anim = ConsoleUser(assistant, "anim2")
+    await anim.say("/atelier Agora des 4 Fantastiques")
+    assert "questionnaire" in anim.text()
+    replies = await anim.say("2")  # the factor self-check
+    invitation = replies[-1].text
+    assert "/rejoindre " in invitation and "Agora des 4 Fantastiques" in invitation
+    code = invitation.split("/rejoindre ")[1].split()[0]
+    bob = ConsoleUser(assistant, "bob")
+    await bob.say(f"/rejoindre {code.lower().replace('-', '')}")
+    assert "(1/25)" in bob.text()  # facteurs, reached with a code typed loosely
+    await bob.say("1")
+    data = await synthesis_json(anim, code)
+    assert data["flow"] == "facteurs" and data["by_category"] == {"elu": 1}
