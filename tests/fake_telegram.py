@@ -153,7 +153,10 @@ class FakeTelegram:
         retry_after: int | None = 1,
         description: str | None = None,
     ) -> None:
-        """Answer the next ``times`` calls of ``method`` with an error (429 by default)."""
+        """Answer the next ``times`` calls of ``method`` with an error (429 by default).
+
+        ``status=0`` drops the connection without answering (a network failure).
+        """
         text = description or (
             f"Too Many Requests: retry after {retry_after}" if status == 429 else "Bad Request"
         )
@@ -289,6 +292,11 @@ class FakeTelegram:
         if failure is not None and failure.remaining > 0:
             failure.remaining -= 1
             call.status = failure.status
+            if failure.status == 0:  # the connection drops before any answer
+                await self._record(call, web.Response())
+                assert request.transport is not None
+                request.transport.close()
+                raise ConnectionResetError("dropped by the fake server")
             return await self._record(
                 call, _error(failure.status, failure.description, failure.retry_after)
             )

@@ -200,6 +200,19 @@ async def test_429_is_retried_and_the_message_arrives_once(tg: FakeTelegram) -> 
     assert [c.status for c in tg.calls if c.method == "sendMessage"] == [429, 429, 200]
 
 
+async def test_dropped_connection_is_retried_and_the_message_arrives_once(
+    tg: FakeTelegram,
+) -> None:
+    tg.fail_next("sendMessage", status=0)
+    async with running(StubAssistant(), tg):
+        await tg.send_text(19, "bonjour")
+        [reply] = await _reply_count(tg, 19, 1)
+        await asyncio.sleep(0.3)
+    assert reply.params["text"] == "Vous avez écrit : bonjour"
+    assert len(tg.messages_to(19)) == 1
+    assert [c.status for c in tg.calls if c.method == "sendMessage"] == [0, 200]
+
+
 async def test_blocked_user_and_assistant_failure_do_not_stop_the_bot(tg: FakeTelegram) -> None:
     tg.fail_next("sendMessage", status=403, description="Forbidden: bot was blocked by the user")
     async with running(StubAssistant(), tg):
