@@ -45,6 +45,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +60,15 @@ from flows.registry import load_flows  # noqa: E402
 MESSAGES_PER_USER = 26
 
 
+@lru_cache(maxsize=1)
+def _facteurs() -> Any:
+    return load_flows()["facteurs"]
+
+
 def script_for(user: int) -> list[str]:
     """A person's 26 messages: varied answers, so summaries (and charts) differ."""
     rng = random.Random(user)
-    flow = load_flows()["facteurs"]
+    flow = _facteurs()
     texts = ["/facteurs"]
     for step in flow.steps:
         if step.type == "choice":

@@ -15,6 +15,7 @@ closer than ``margin`` → ambiguous (« vouliez-vous dire… ? »); else an ans
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +24,12 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 
 from knowledge.model import Entry, KbResult, ScoredEntry, Status
-from knowledge.normalise import Normaliser
+from knowledge.normalise import Normaliser, stem
+
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,}[a-z]?\b")
+_PARENTHESES = re.compile(r"\(([^)]*)\)")
+"""An entry's own acronyms are in parentheses in its title: « … (SCIC) », « (DREETS, DDETS) ».
+Acronyms elsewhere in a title (« Union régionale des SCOP et SCIC ») name other entries."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +108,21 @@ class Matcher:
                 postings[token].append((index, weight))
         self._idf = {token: math.log(1.0 + count / df) for token, df in document_frequency.items()}
         self._max_idf = max(self._idf.values(), default=1.0)
-        self._names = [frozenset(tokenise(entry.short)) for entry in self.entries]
+        self._names = [
+            tuple(
+                name
+                for name in {
+                    frozenset(tokenise(entry.short)),
+                    *(
+                        frozenset(tokenise(acronym))
+                        for inside in _PARENTHESES.findall(entry.title)
+                        for acronym in _ACRONYM.findall(inside)
+                    ),
+                }
+                if name
+            )
+            for entry in self.entries
+        ]
         # What an entry is about: its title, its short name, each keyword. A question
         # is on topic when it contains all the words of one of them (« demain » alone
         # does not make a question about « Petites villes de demain »).
@@ -140,9 +160,26 @@ class Matcher:
         known, score, _ = found
         return known, (score / 100.0) ** 2
 
+    def _split_glued(self, words: list[str]) -> list[str]:
+        """Stemmed tokens; « franceactive » gives two known words typed without a space."""
+        out: list[str] = []
+        for word in words:
+            token = stem(word)
+            if token in self._postings or len(word) < 8:
+                out.append(token)
+                continue
+            for cut in range(4, len(word) - 3):
+                left, right = stem(word[:cut]), stem(word[cut:])
+                if left in self._postings and right in self._postings:
+                    out += [left, right]
+                    break
+            else:
+                out.append(token)
+        return out
+
     def scores(self, question: str) -> list[tuple[int, float]]:
         """(entry index, score in [0, 1]) for every entry with some overlap, best first."""
-        tokens = list(dict.fromkeys(self.normaliser.tokens(question)))
+        tokens = list(dict.fromkeys(self._split_glued(self.normaliser.words(question))))
         if not tokens:
             return []
         settings = self.settings
@@ -180,11 +217,13 @@ class Matcher:
                 # No word of the question is in the entry's title or keywords: it
                 # only shares context words (« heure », « prix »), not its topic.
                 score *= settings.off_topic_factor
-            name = self._names[index]
-            if name and name <= present:
-                # The question names the entry (« scop », « cerema »): a strong intent
-                # signal, scaled by how specific the name is (« ess » is everywhere).
-                specificity = sum(self._idf[t] for t in name) / (len(name) * self._max_idf)
+            named = [name for name in self._names[index] if name <= present]
+            if named:
+                # The question names the entry (« scop », « esus », « cerema »): a strong
+                # intent signal, scaled by how specific the name is (« ess » is everywhere).
+                specificity = max(
+                    sum(self._idf[t] for t in name) / (len(name) * self._max_idf) for name in named
+                )
                 score += settings.name_bonus * specificity
             results.append((index, min(1.0, score)))
         results.sort(key=lambda item: -item[1])

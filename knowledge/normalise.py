@@ -50,6 +50,13 @@ _SUFFIXES: tuple[str, ...] = (
     "x",
 )
 _MIN_STEM = 4
+_REWRITES: tuple[tuple[str, str], ...] = (
+    ("iques", "ic"),
+    ("ique", "ic"),
+    ("aux", "al"),
+    ("ales", "al"),
+    ("ale", "al"),
+)
 
 
 _ACCENTS = str.maketrans(
@@ -94,6 +101,9 @@ def stem(token: str) -> str:
     """
     if len(token) <= _MIN_STEM or token.isdigit():
         return token
+    for ending, replacement in _REWRITES:  # publique → public, sociaux → social
+        if token.endswith(ending) and len(token) - len(ending) >= 3:
+            return token[: -len(ending)] + replacement
     for suffix in _SUFFIXES:
         if token.endswith(suffix) and len(token) - len(suffix) >= _MIN_STEM:
             return token[: -len(suffix)]
