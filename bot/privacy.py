@@ -44,6 +44,29 @@ def retention_text(days: int | None = None) -> str:
     return t("retention_days", count=days)
 
 
+def ask_confirmation(turn: Turn, action: str) -> None:
+    """Route the person's next message to ``action`` (``bot.routes.CONFIRMATIONS``),
+    remembering which flow question was open when we asked."""
+    turn.conv.set_state(confirm=action, confirm_session=turn.conv.state.get("session_id") or 0)
+
+
+async def moved_on(turn: Turn, text: str) -> list[Outgoing] | None:
+    """The answer to a flow question started since we asked: not ours, give it to the flow.
+
+    The core routes the next plain message to a pending confirmation even when the
+    person typed a command in between; someone who asked for /atelier and then
+    started /facteurs means their « 1 » for the flow, not for us.
+    """
+    asked_in = turn.conv.state.get("confirm_session") or 0
+    turn.conv.set_state(confirm_session=None)
+    active = await turn.conv.active_session()
+    if active is not None and active.id != asked_in:
+        from bot import flow_turns
+
+        return await flow_turns.continue_flow(turn, active, "answer", text)
+    return None
+
+
 def notice() -> Outgoing:
     return Outgoing(text=privacy_texts()("notice", retention=retention_text()))
 
@@ -84,13 +107,17 @@ async def forget(turn: Turn, _args: str) -> list[Outgoing]:
     owned = await workshops_of(turn.conv.db, turn.incoming.user_key)
     if owned:
         text += "\n" + t("forget.confirm_facilitator", count=len(owned))
-    turn.conv.set_state(confirm=CONFIRM_FORGET, choices=None)
+    turn.conv.set_state(choices=None)
+    ask_confirmation(turn, CONFIRM_FORGET)
     return [Outgoing(text=text)]
 
 
 async def confirm_forget(turn: Turn, text: str) -> list[Outgoing]:
     from storage.privacy import forget_user
 
+    elsewhere = await moved_on(turn, text)
+    if elsewhere is not None:
+        return elsewhere
     t = privacy_texts()
     if " ".join(text.lower().split()) not in YES:
         return [Outgoing(text=t("forget.kept"))]

@@ -79,20 +79,27 @@ async def create(turn: Turn, args: str) -> list[Outgoing]:
             replies.append(turn.say("flow.paused_other", title=flow.title, command=flow.command))
     if args:
         return replies + _accept_title(turn, args)
-    turn.conv.set_state(confirm=CONFIRM_TITLE, workshop_draft=None)
+    turn.conv.set_state(workshop_draft=None)
+    privacy.ask_confirmation(turn, CONFIRM_TITLE)
     return [*replies, _say("create.ask_title")]
 
 
 async def _title_given(turn: Turn, text: str) -> list[Outgoing]:
+    elsewhere = await privacy.moved_on(turn, text)
+    if elsewhere is not None:
+        return elsewhere
+    if text.strip().lower().strip(".!") == "annuler":
+        return [_say("create.cancelled")]
     return _accept_title(turn, text)
 
 
 def _accept_title(turn: Turn, text: str) -> list[Outgoing]:
     title = " ".join(text.split())
     if len(title) > TITLE_MAX:
-        turn.conv.set_state(confirm=CONFIRM_TITLE)
+        privacy.ask_confirmation(turn, CONFIRM_TITLE)
         return [_say("create.title_too_long", length=len(title), max=TITLE_MAX)]
-    turn.conv.set_state(workshop_draft={"title": title}, confirm=CONFIRM_FLOW)
+    turn.conv.set_state(workshop_draft={"title": title})
+    privacy.ask_confirmation(turn, CONFIRM_FLOW)
     available = [f for f in WORKSHOP_FLOWS if f in turn.flows]
     choices = tuple(Choice(workshop_texts()(f"flows.{f}"), f"/ateliercreer {f}")
                     for f in available)
@@ -101,16 +108,19 @@ def _accept_title(turn: Turn, text: str) -> list[Outgoing]:
 
 async def _flow_typed(turn: Turn, text: str) -> list[Outgoing]:
     """The questionnaire typed as a number (buttons come through ``/ateliercreer``)."""
+    elsewhere = await privacy.moved_on(turn, text)
+    if elsewhere is not None:
+        return elsewhere
     available = [f for f in WORKSHOP_FLOWS if f in turn.flows]
-    answer = text.strip().rstrip(".)").lower()
-    if answer in ("/annuler", "annuler"):
+    answer = text.strip().rstrip(".)!").lower()
+    if answer == "annuler":
         turn.conv.set_state(workshop_draft=None)
         return [_say("create.cancelled")]
     if answer.isdigit() and 1 <= int(answer) <= len(available):
         return await _flow_chosen(turn, available[int(answer) - 1])
     if answer in available:
         return await _flow_chosen(turn, answer)
-    turn.conv.set_state(confirm=CONFIRM_FLOW)
+    privacy.ask_confirmation(turn, CONFIRM_FLOW)
     return [_say("create.flow_invalid")]
 
 
@@ -119,11 +129,11 @@ async def _flow_chosen(turn: Turn, args: str) -> list[Outgoing]:
 
     draft = turn.conv.state.get("workshop_draft") or {}
     flow_id = args.strip()
-    turn.conv.set_state(confirm=None)
+    turn.conv.set_state(confirm=None, confirm_session=None)
     if not draft.get("title"):
         return [_say("create.nothing_pending")]
     if flow_id not in turn.flows:
-        turn.conv.set_state(confirm=CONFIRM_FLOW)
+        privacy.ask_confirmation(turn, CONFIRM_FLOW)
         return [_say("create.flow_invalid")]
     turn.conv.set_state(workshop_draft=None)
     workshop = await create_workshop(turn.conv.db, draft["title"], flow_id,

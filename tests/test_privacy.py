@@ -171,3 +171,14 @@ async def test_purge_removes_people_inactive_past_the_retention(assistant, datab
     )
     assert result.returncode == 0 and "1 atelier" in result.stdout.decode()
     assert await synthesis_json(workshop.facilitator, workshop.code) is None
+
+
+async def test_oublier_in_the_middle_of_a_flow(alice, assistant):
+    await alice.say("/facteurs")
+    await alice.say("2")
+    await alice.say("/oublier")
+    await alice.say("oui")  # the confirmation, not an answer to the open question
+    assert alice.text() == privacy_texts()("forget.done")
+    assert not await assistant.storage.user_exists(alice.key)
+    await alice.say("/facteurs")  # starts again from zero, notice included
+    assert NOTICE_TITLE in alice.text() and "(1/25)" in alice.text()

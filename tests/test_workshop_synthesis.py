@@ -132,3 +132,46 @@ async def test_create_in_one_message_and_the_invitation_to_forward(assistant):
     await bob.say("1")
     data = await synthesis_json(anim, code)
     assert data["flow"] == "facteurs" and data["by_category"] == {"elu": 1}
+
+
+async def test_creation_can_be_abandoned_or_interrupted_by_a_flow(assistant):
+    from tests.conftest import ConsoleUser
+
+    anim = ConsoleUser(assistant, "hesitant")
+    await anim.say("/atelier")
+    await anim.say("annuler")
+    assert "abandonnée" in anim.text()
+    await anim.say("Une vraie question sur les SCIC ?")
+    assert "Choisissez" not in anim.text()  # no longer waiting for a title
+
+    await anim.say("/atelier")
+    await anim.say("/facteurs")  # changes their mind: the next answer is the flow's
+    await anim.say("2")
+    assert "(2/25)" in anim.text()
+    records = await assistant.storage.user_sessions(anim.key)
+    assert [a.value for a in records[0].answers] == ["agent"]
+
+    await anim.say("/atelier Titre trop long " + "x" * 200)
+    assert "caractères" in anim.text()
+    await anim.say("Titre court")
+    await anim.say("7")
+    assert "1 ou 2" in anim.text()
+    await anim.say("1")
+    assert "/rejoindre" in anim.text()
+
+
+def test_every_message_key_used_in_code_exists():
+    import re
+    from pathlib import Path
+
+    from bot.privacy import privacy_texts
+    from bot.workshop_routes import workshop_texts
+
+    root = Path(__file__).resolve().parent.parent / "bot"
+    for module in ("workshop_routes.py", "cli_workshop.py", "privacy.py"):
+        source = (root / module).read_text(encoding="utf-8")
+        keys = set(re.findall(r'(?:_say|texts\(\)|t)\("([a-z_]+\.[a-z_.]+)"', source))
+        assert keys, module
+        missing = {k for k in keys
+                   if not workshop_texts().has(k) and not privacy_texts().has(k)}
+        assert not missing, (module, missing)
