@@ -69,7 +69,9 @@ class _Failure:
 class FakeTelegram:
     """Bot API subset on ``127.0.0.1:<port>``; use as ``async with FakeTelegram() as tg``."""
 
-    def __init__(self, token: str = "123456:TEST-token", *, username: str = BOT_USERNAME):
+    def __init__(
+        self, token: str = "123456:TEST-token", *, username: str = BOT_USERNAME, port: int = 0
+    ):
         self.token = token
         self.username = username
         self.calls: list[Call] = []
@@ -88,7 +90,7 @@ class FakeTelegram:
         self._closing = False
         self._runner: web.AppRunner | None = None
         self._client: ClientSession | None = None
-        self.port = 0
+        self.port = port
         self._handlers: dict[str, Callable[[Call], Any]] = {
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
@@ -114,7 +116,7 @@ class FakeTelegram:
         app.router.add_get("/bot{token}/{method}", self._dispatch)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import aiohttp
 import pytest
+from telegram.error import InvalidToken
 
 from bot.channels.telegram import serve
 from bot.config import Settings
@@ -311,3 +312,26 @@ async def test_webhook_mode_checks_the_secret_token(tg: FakeTelegram) -> None:
     assert reply.params["text"] == "Vous avez écrit : bonjour"
     assert tg.messages_to(31) == []
     assert not tg.of("getUpdates"), "no polling in webhook mode"
+
+
+async def test_telegram_unreachable_at_start_is_waited_out() -> None:
+    port = _free_port()
+    tg = FakeTelegram(port=port)
+    settings = Settings(telegram_token=tg.token, telegram_api_url=f"http://127.0.0.1:{port}/bot")
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(StubAssistant(), settings, stop))
+    await asyncio.sleep(1.5)  # the bot tries, fails, waits
+    assert not task.done()
+    async with tg:
+        await tg.wait_for("setMyCommands")
+        await tg.send_text(40, "bonjour")
+        [reply] = await _reply_count(tg, 40, 1)
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    assert reply.params["text"] == "Vous avez écrit : bonjour"
+
+
+async def test_wrong_token_stops_with_invalid_token(tg: FakeTelegram) -> None:
+    settings = Settings(telegram_token="1:wrong", telegram_api_url=tg.base_url)
+    with pytest.raises(InvalidToken):
+        await asyncio.wait_for(serve(StubAssistant(), settings, asyncio.Event()), 30)

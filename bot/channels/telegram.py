@@ -12,6 +12,7 @@ Rendering helpers live in :mod:`bot.channels.telegram_render` (pure, unit-tested
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import secrets
@@ -30,7 +31,15 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -400,23 +409,22 @@ async def serve(
     """Serve Telegram until ``stop`` is set: long polling, or webhook when configured."""
     _quiet_http_logs()
     application = build_application(assistant, settings, rate_limiter=rate_limiter)
-    async with application:
-        me = application.bot
+    if not await _initialize(application, stop):
+        return
+    try:
+        bot = application.bot
         channel: TelegramChannel = application.bot_data["channel"]
-        channel.me = BotIdentity(me.id, me.username)
-        await _quietly(
-            application.bot.set_my_commands(bot_commands(assistant.commands)), "setMyCommands"
-        )
+        channel.me = BotIdentity(bot.id, bot.username)
+        await _quietly(bot.set_my_commands(bot_commands(assistant.commands)), "setMyCommands")
         updater = application.updater
         assert updater is not None
         if settings.telegram_webhook_url:
-            secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
             await updater.start_webhook(
                 listen=settings.telegram_webhook_listen,
                 port=settings.telegram_webhook_port,
                 url_path=urlparse(settings.telegram_webhook_url).path.lstrip("/"),
                 webhook_url=settings.telegram_webhook_url,
-                secret_token=secret,
+                secret_token=settings.telegram_webhook_secret or secrets.token_urlsafe(32),
                 allowed_updates=ALLOWED_UPDATES,
                 bootstrap_retries=3,
             )
@@ -432,3 +440,28 @@ async def serve(
         finally:
             await updater.stop()
             await application.stop()
+    finally:
+        await application.shutdown()
+
+
+async def _initialize(
+    application: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event
+) -> bool:
+    """``getMe`` until Telegram answers, so a network outage at boot is waited out.
+
+    A wrong token is not retried: :class:`~telegram.error.InvalidToken` propagates.
+    Returns ``False`` when ``stop`` was set first.
+    """
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            await application.initialize()
+            return True
+        except InvalidToken:
+            raise
+        except NetworkError as exc:
+            logger.warning("Telegram unreachable at start (%s); retrying", _describe(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, 60.0)
+    return False
