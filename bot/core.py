@@ -103,9 +103,13 @@ class Assistant:
         listed = [f for f in self.flows.values() if not f.meta.get("hidden")]
         return sorted(listed, key=lambda f: (order.index(f.id) if f.id in order else 99, f.id))
 
-    def menu_text(self) -> str:
+    def menu_text(self, complete: bool = False) -> str:
+        """The flows (welcome), or every command but /aide itself (help)."""
+        entries = self.commands if complete else self.commands[: len(self._menu_flows())]
         return "\n".join(
-            self.texts("menu_line", command=c, description=d) for c, d in self.commands[:5]
+            self.texts("menu_line", command=c, description=d)
+            for c, d in entries
+            if c != "aide"
         )
 
     def flow_for_command(self, command: str) -> Flow | None:

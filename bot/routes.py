@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from bot import flow_turns
 from bot.messages import Attachment, Outgoing
 from bot.turn import Turn
+from flows.parsing import fold
 
 if TYPE_CHECKING:
     from bot.core import Assistant, Handler
@@ -63,7 +64,7 @@ async def help_(turn: Turn, _args: str) -> list[Outgoing]:
     active = await turn.conv.active_session()
     if active is not None:
         return await flow_turns.continue_flow(turn, active, "help")
-    return [turn.say("help_general", menu=turn.assistant.menu_text())]
+    return [turn.say("help_general", menu=turn.assistant.menu_text(complete=True))]
 
 
 def _navigate(action: str, idle_key: str) -> Handler:
@@ -93,7 +94,21 @@ async def export(turn: Turn, args: str) -> list[Outgoing]:
     return [Outgoing(file=attachment)]
 
 
+def _small_talk(turn: Turn, text: str) -> Outgoing | None:
+    """« Bonjour », « merci »: a polite answer rather than « je ne sais pas »."""
+    folded = fold(text)
+    for words_key, reply_key in (("greeting_words", "greeting"), ("thanks_words", "thanks")):
+        words = {fold(w) for w in turn.texts(words_key).split(",")}
+        if folded in words or (folded.split()[:1] and folded.split()[0] in words
+                               and len(folded.split()) <= 3):
+            return turn.say(reply_key)
+    return None
+
+
 async def free_text(turn: Turn, text: str) -> list[Outgoing]:
+    small_talk = _small_talk(turn, text)
+    if small_talk is not None:
+        return [small_talk]
     kb = turn.assistant.knowledge
     if kb is None:
         return [turn.say("kb.unavailable")]

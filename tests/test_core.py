@@ -184,3 +184,20 @@ async def test_bang_commands_and_bot_suffix_are_understood(alice):
     assert "(1/25)" in alice.text()
     await alice.say("/aide@coopbot_bot")
     assert "Aide sur cette question" in alice.text()
+
+
+@pytest.mark.parametrize("text", ["bonjour", "Bonjour Coopbot !", "salut", "BONSOIR"])
+async def test_a_greeting_gets_a_greeting_not_an_unknown_answer(alice, text):
+    await alice.say(text)
+    assert alice.text().startswith("Bonjour !")
+
+
+async def test_thanks_get_a_polite_answer(alice):
+    await alice.say("merci")
+    assert "Avec plaisir" in alice.text()
+
+
+async def test_help_lists_every_command(alice):
+    await alice.say("/aide")
+    for command in ("/facteurs", "/cadrage", "/atelier", "/rejoindre", "/export", "/oublier"):
+        assert command in alice.text()
