@@ -45,6 +45,8 @@ class Call:
     status: int = 200
     at: float = field(default_factory=time.monotonic)
     request: web.Request | None = field(default=None, repr=False, compare=False)
+    message_id: int | None = None
+    """For a message the bot sent: the id the server gave it."""
 
     @property
     def chat_id(self) -> int | None:
@@ -447,6 +449,7 @@ class FakeTelegram:
         }
         if call.params.get("reply_markup"):
             message["reply_markup"] = call.params["reply_markup"]
+        call.message_id = message["message_id"]
         return message
 
     async def _post_webhook(self, update: dict[str, Any]) -> None:

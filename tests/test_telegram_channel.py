@@ -335,3 +335,25 @@ async def test_wrong_token_stops_with_invalid_token(tg: FakeTelegram) -> None:
     settings = Settings(telegram_token="1:wrong", telegram_api_url=tg.base_url)
     with pytest.raises(InvalidToken):
         await asyncio.wait_for(serve(StubAssistant(), settings, asyncio.Event()), 30)
+
+
+async def test_in_a_group_only_the_owner_closes_a_question(tg: FakeTelegram) -> None:
+    async with running(StubAssistant(), tg):
+        await tg.send_text(51, f"/start@{tg.username}", chat_id=-500, chat_type="group")
+        *_, question = await _reply_count(tg, -500, 2)
+        message = {
+            "message_id": question.message_id,
+            "date": 0,
+            "chat": {"id": -500, "type": "group"},
+            "text": "Question",
+            "reply_markup": question.params["reply_markup"],
+        }
+        await tg.press(52, "q1:oui", message=message, chat_id=-500)  # another member
+        await _reply_count(tg, -500, 3)
+        assert tg.of("editMessageReplyMarkup") == []
+        await tg.press(51, "q1:oui", message=message, chat_id=-500)  # its owner
+        replies = await _reply_count(tg, -500, 4)
+    assert [int(e.params["message_id"]) for e in tg.of("editMessageReplyMarkup")] == [
+        message["message_id"]
+    ]
+    assert replies[3].params["text"].startswith("<b>Question 2</b>")

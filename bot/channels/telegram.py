@@ -162,6 +162,8 @@ class TelegramChannel:
         self.assistant = assistant
         self.me = me
         self._digests: OrderedDict[str, str] = OrderedDict()
+        self._owners: OrderedDict[tuple[int, int], str] = OrderedDict()
+        """(group chat, message) → user key of the person a keyboard was sent to."""
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._process(update, context.bot)
@@ -172,7 +174,7 @@ class TelegramChannel:
         # Answer at once: Telegram shows a spinner until then, and rejects late answers.
         await _quietly(query.answer(), "answerCallbackQuery")
         message = query.message
-        if isinstance(message, Message) and message.reply_markup is not None:
+        if isinstance(message, Message) and self._closes(message, query.from_user.id):
             # The question is answered (or stale): its buttons must not be pressed again.
             await _quietly(
                 context.bot.edit_message_reply_markup(
@@ -181,6 +183,14 @@ class TelegramChannel:
                 "editMessageReplyMarkup",
             )
         await self._process(update, context.bot)
+
+    def _closes(self, message: Message, presser_id: int) -> bool:
+        """Whether a tap removes the keyboard: yes, unless in a group the keyboard was
+        sent to another member (their question stays answerable for them)."""
+        if message.reply_markup is None:
+            return False
+        presser = self.assistant.user_key(CHANNEL, str(presser_id))
+        return self._owners.get((message.chat.id, message.message_id), presser) == presser
 
     async def _process(self, update: Update, bot: ExtBot[Any]) -> None:
         me = self.me or BotIdentity(bot.id, bot.username)
@@ -193,9 +203,15 @@ class TelegramChannel:
             # The core answers its own failures; this is the last resort for the rest.
             logger.exception("assistant failed on update %s", update.update_id)
             replies = [Outgoing(texts()("errors.internal"))]
-        await self.deliver(bot, int(incoming.chat_id), replies)
+        await self.deliver(bot, int(incoming.chat_id), replies, owner=incoming.user_key)
 
-    async def deliver(self, bot: ExtBot[Any], chat_id: int, replies: Sequence[Outgoing]) -> int:
+    async def deliver(
+        self,
+        bot: ExtBot[Any],
+        chat_id: int,
+        replies: Sequence[Outgoing],
+        owner: str | None = None,
+    ) -> int:
         """Send every reply in order; returns how many Telegram messages went out.
 
         A chat that blocked the bot stops the delivery (nothing more can arrive); other
@@ -207,14 +223,22 @@ class TelegramChannel:
             self._remember(digest_map((*reply.choices, *reply.actions)))
             for send, send_markup in _sends(reply, markup):
                 try:
-                    await _with_network_retries(send, bot, chat_id, send_markup)
+                    message = await _with_network_retries(send, bot, chat_id, send_markup)
                     sent += 1
+                    if send_markup is not None and chat_id < 0 and owner is not None:
+                        self._remember_owner(message, owner)
                 except Forbidden:
                     logger.info("chat unreachable (blocked or removed); delivery stopped")
                     return sent
                 except TelegramError as exc:
                     logger.warning("send failed: %s", _describe(exc))
         return sent
+
+    def _remember_owner(self, message: object, owner: str) -> None:
+        if isinstance(message, Message):
+            self._owners[(message.chat.id, message.message_id)] = owner
+            while len(self._owners) > 10_000:
+                self._owners.popitem(last=False)
 
     def _remember(self, mapping: dict[str, str]) -> None:
         for digest, payload in mapping.items():
