@@ -56,7 +56,7 @@ class MatcherSettings:
     phrase_weight: float = 0.2
     threshold: float = 0.43
     margin: float = 0.04
-    suggestion_floor: float = 0.12
+    suggestion_floor: float = 0.25
     candidates: int = 8
     """Entries (best token coverage) whose phrasings are compared with the question."""
 

@@ -89,6 +89,24 @@ def details_messages(kb: KnowledgeBase, entry_id: str) -> list[Outgoing]:
     return [Outgoing(text=first), Outgoing(text="\n".join(lines), choices=choices)]
 
 
+_HELPFUL = {"+", "+1", "👍", "utile", "merci", "oui"}
+_UNHELPFUL = {"-", "-1", "👎", "pas utile", "inutile", "non"}
+
+
+def feedback_from_text(typed: str) -> bool | None:
+    """« + » / « - » typed right after an answer: True, False, or None if it is not feedback.
+
+    « oui » / « non » count only because the answer ends with « Cette réponse vous
+    aide-t-elle ? »; the caller should use this only for the message right after one.
+    """
+    value = " ".join(typed.strip().lower().split()).rstrip(" !.")
+    if value in _HELPFUL:
+        return True
+    if value in _UNHELPFUL:
+        return False
+    return None
+
+
 def feedback_thanks(helpful: bool) -> list[Outgoing]:
     return [Outgoing(text=text("feedback.helpful" if helpful else "feedback.unhelpful"))]
 

@@ -10,6 +10,7 @@ from knowledge.replies import (
     answer_messages,
     details_messages,
     entry_messages,
+    feedback_from_text,
     feedback_thanks,
 )
 
@@ -85,3 +86,10 @@ def test_every_payload_fits_telegram(kb) -> None:
         for messages in (entry_messages(kb, entry.id), details_messages(kb, entry.id)):
             for payload in _payloads(messages):
                 assert len(payload.encode("utf-8")) <= 64, payload
+
+
+def test_plus_and_minus_typed_after_an_answer_are_feedback() -> None:
+    assert feedback_from_text("+") is True
+    assert feedback_from_text(" - ") is False
+    assert feedback_from_text("Pas utile !") is False
+    assert feedback_from_text("qui contacter pour un DLA") is None
