@@ -19,8 +19,8 @@ from flows.engine import Completed, FlowState, Notice, Question, Transition
 from flows.model import Flow
 from flows.summaries import SummaryInput, summarise
 from flows.views import views_from_state
-from storage.models import FlowSession
 from storage.render import has_template, render
+from storage.repository import SessionRow
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ async def start_flow(turn: Turn, flow: Flow, workshop_id: int | None = None,
     return replies + await _apply(turn, row, flow, transition)
 
 
-async def continue_flow(turn: Turn, row: FlowSession, action: str, text: str = "") -> (
+async def continue_flow(turn: Turn, row: SessionRow, action: str, text: str = "") -> (
     list[Outgoing]
 ):
     """``action``: answer, back, skip, cancel, help, resume."""
@@ -90,7 +90,7 @@ async def continue_flow(turn: Turn, row: FlowSession, action: str, text: str = "
     return await _apply(turn, row, flow, transition, before)
 
 
-async def press_button(turn: Turn, row: FlowSession | None, button: StepButton) -> (
+async def press_button(turn: Turn, row: SessionRow | None, button: StepButton) -> (
     list[Outgoing]
 ):
     flow = turn.flows.get(button.flow_id)
@@ -129,7 +129,7 @@ def _upgrade(flow: Flow, state: FlowState) -> FlowState:
     )
 
 
-async def _apply(turn: Turn, row: FlowSession, flow: Flow, transition: Transition,
+async def _apply(turn: Turn, row: SessionRow, flow: Flow, transition: Transition,
                  before: FlowState | None = None) -> list[Outgoing]:
     conv = turn.conv
     state = transition.state
@@ -151,7 +151,7 @@ async def _apply(turn: Turn, row: FlowSession, flow: Flow, transition: Transitio
     return replies
 
 
-async def _complete(turn: Turn, row: FlowSession, flow: Flow, state: FlowState) -> (
+async def _complete(turn: Turn, row: SessionRow, flow: Flow, state: FlowState) -> (
     list[Outgoing]
 ):
     data = SummaryInput(flow=flow, answers=state.answers, comments=state.comments)

@@ -5,11 +5,26 @@ async driver (aiosqlite, asyncpg) is chosen here. SQLite gets WAL (readers never
 wait for the writer) and ``BEGIN IMMEDIATE`` transactions, so that two processes
 sharing one file serialise their read-modify-write of a conversation instead of
 losing an update.
+
+SQLite runs *inline*: SQLAlchemy's aiosqlite dialect is kept, but the connection
+it drives is :class:`InlineSqliteConnection`, which calls :mod:`sqlite3` directly
+on the event loop's thread instead of hopping to aiosqlite's worker thread for
+every cursor operation (about sixty hops per message, which cost far more than
+the microseconds SQLite itself spends on a local WAL file). What could block the
+loop is made asynchronous instead: SQLite's busy handler is off, and a locked
+database is retried with ``asyncio.sleep``; and a process-wide asyncio lock is
+taken before ``BEGIN IMMEDIATE`` so that the coroutines of one process queue in
+asyncio rather than fight for SQLite's file lock.
 """
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -57,7 +72,18 @@ def create_engine(url: str) -> AsyncEngine:
     database = make_url(full).database
     if database and database != ":memory:":
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(full, connect_args={"timeout": 30})
+        path = str(Path(database).expanduser())
+        writer = WriteLock()
+
+        async def connect() -> InlineSqliteConnection:
+            return InlineSqliteConnection(path, writer)
+
+        # Writes are serialised by ``writer``: a few connections are enough, and a
+        # fixed pool avoids opening and closing overflow connections under load.
+        engine = create_async_engine(full, async_creator=connect, pool_size=4,
+                                     max_overflow=0, pool_timeout=BUSY_TIMEOUT_S * 2)
+    else:
+        engine = create_async_engine(full, connect_args={"timeout": 30})
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -67,7 +93,6 @@ def create_engine(url: str) -> AsyncEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -75,6 +100,183 @@ def create_engine(url: str) -> AsyncEngine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+BUSY_TIMEOUT_S = 30.0
+"""How long a statement waits for another process's write lock before failing."""
+
+
+class WriteLock:
+    """This process's turn to write to one SQLite file.
+
+    Held from ``BEGIN IMMEDIATE`` to ``COMMIT``/``ROLLBACK`` by one connection. A
+    connection that asks while another of this process holds it waits here, in
+    asyncio, instead of in SQLite's busy handler (which sleeps the whole thread).
+    Created lazily so that it belongs to the running event loop.
+    """
+
+    def __init__(self) -> None:
+        self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.holder: InlineSqliteConnection | None = None
+
+    def _current(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._loop is not loop:
+            self._lock, self._loop, self.holder = asyncio.Lock(), loop, None
+        return self._lock
+
+    async def acquire(self, owner: InlineSqliteConnection) -> None:
+        lock = self._current()
+        if not lock.locked():
+            await lock.acquire()  # free: no task, no waiting
+            self.holder = owner
+            return
+        try:
+            await asyncio.wait_for(lock.acquire(), BUSY_TIMEOUT_S)
+        except TimeoutError:
+            # Same error as SQLite's own busy timeout: the caller's code is waiting
+            # on a transaction it holds itself, or another one never ends.
+            raise sqlite3.OperationalError("database is locked") from None
+        self.holder = owner
+
+    def release(self, owner: InlineSqliteConnection) -> None:
+        if self.holder is owner and self._lock is not None:
+            self.holder = None
+            self._lock.release()
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    text = str(error)
+    return "locked" in text or "busy" in text
+
+
+class InlineCursor:
+    """The part of ``aiosqlite.Cursor`` that SQLAlchemy's dialect uses, run inline."""
+
+    def __init__(self, owner: InlineSqliteConnection) -> None:
+        self._owner = owner
+        self._cursor = owner._conn.cursor()
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> InlineCursor:
+        await self._owner._run(self._cursor.execute, sql, parameters)
+        return self
+
+    async def executemany(self, sql: str, seq: Any) -> InlineCursor:
+        await self._owner._run(self._cursor.executemany, sql, seq)
+        return self
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        return self._cursor.fetchmany(size or self._cursor.arraysize)
+
+    async def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+
+class _InlineQueue:
+    """aiosqlite's private job queue, used by SQLAlchemy's isolation-level setter."""
+
+    def put_nowait(self, item: tuple[asyncio.Future[Any], Callable[[], Any]]) -> None:
+        future, function = item
+        try:
+            future.set_result(function())
+        except Exception as exc:  # handed to the awaiting caller
+            future.set_exception(exc)
+
+
+class InlineSqliteConnection:
+    """A :mod:`sqlite3` connection with ``aiosqlite.Connection``'s async surface.
+
+    Each call completes on the loop's thread (a local WAL write takes microseconds);
+    only waiting — for this process's write lock or another process's — suspends.
+    """
+
+    def __init__(self, path: str, writer: WriteLock) -> None:
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA busy_timeout=0")  # we wait in asyncio instead
+        self._writer = writer
+        self._tx = _InlineQueue()
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._conn.isolation_level
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
+    async def _run(self, call: Callable[..., Any], sql: str, *args: Any) -> Any:
+        begins = sql.lstrip()[:5].upper() == "BEGIN"
+        if begins and self._writer.holder is not self:
+            await self._writer.acquire(self)
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        pause = 0.001
+        try:
+            while True:
+                try:
+                    return call(sql, *args)
+                except sqlite3.OperationalError as error:
+                    # Another process holds the file's write lock: wait without
+                    # blocking the loop, as SQLite's busy timeout would have.
+                    if not _is_busy(error) or time.monotonic() > deadline:
+                        raise
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.05)
+        except BaseException:
+            if begins:
+                self._writer.release(self)
+            raise
+
+    async def cursor(self) -> InlineCursor:
+        return InlineCursor(self)
+
+    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> InlineCursor:
+        cursor = InlineCursor(self)
+        return await cursor.execute(sql, parameters)
+
+    async def create_function(self, *args: Any, **kwargs: Any) -> None:
+        self._conn.create_function(*args, **kwargs)
+
+    async def commit(self) -> None:
+        try:
+            if self._conn.in_transaction:
+                await self._run(lambda _sql: self._conn.commit(), "COMMIT")
+        finally:
+            self._writer.release(self)
+
+    async def rollback(self) -> None:
+        try:
+            self._conn.rollback()
+        finally:
+            self._writer.release(self)
+
+    async def close(self) -> None:
+        try:
+            self._conn.close()
+        finally:
+            self._writer.release(self)
+
+    def stop(self) -> None:
+        self._conn.close()
+        self._writer.release(self)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -8,26 +8,32 @@ no acknowledged answer, and two workers never interleave one person's messages.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+import re
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+)
 from sqlalchemy.orm import selectinload
 
 from flows.engine import FlowState
 from storage.db import create_engine, migrate, session_factory
 from storage.models import (
-    Answer,
     FlowSession,
     KbGap,
     KeyValue,
     ProcessedEvent,
-    Summary,
     User,
     utcnow,
 )
@@ -68,19 +74,141 @@ def _insert(session: AsyncSession, table: Any) -> Any:
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
+_PARAM = re.compile(r"\$(\d+)")
+
+
+class _Sql:
+    """Hand-written statements on the transaction's own driver connection.
+
+    The per-message path is a handful of fixed statements; running them through
+    the ORM (identity map, unit of work, statement compilation) cost more than
+    the database itself. They are written once with PostgreSQL's ``$n``
+    placeholders (SQLite reads them as ``?n``) and run on the driver connection
+    that already holds the transaction, so they commit or roll back with it and
+    with anything other code did through ``Conversation.db``.
+    """
+
+    def __init__(self, driver: Any, dialect: str) -> None:
+        self.driver = driver
+        self.pg = dialect == "postgresql"
+
+    def sql(self, text: str) -> str:
+        return text if self.pg else _sqlite_sql(text)
+
+    def ts(self, moment: datetime) -> Any:
+        return moment if self.pg else _sqlite_ts(moment)
+
+    def read_ts(self, value: Any) -> datetime:
+        return as_utc(value if isinstance(value, datetime) else datetime.fromisoformat(value))
+
+    @staticmethod
+    def dump(value: Any) -> str:
+        return json.dumps(value)
+
+    def load(self, value: Any) -> Any:
+        """JSON columns: asyncpg decodes them already (SQLAlchemy's codec); SQLite gives
+        text, or a number (a column typed JSON has numeric affinity: '1' is stored as 1)."""
+        return json.loads(value) if not self.pg and isinstance(value, str) else value
+
+    async def fetch(self, text: str, *args: Any) -> list[Sequence[Any]]:
+        if self.pg:
+            return list(await self.driver.fetch(text, *args))
+        cursor = await self.driver.execute(_sqlite_sql(text), args)
+        try:
+            return list(await cursor.fetchall())
+        finally:
+            await cursor.close()
+
+    async def execute(self, text: str, *args: Any) -> int:
+        """Run a statement; the number of rows it touched."""
+        if self.pg:
+            status = await self.driver.execute(text, *args)
+            tail = status.rsplit(" ", 1)[-1]
+            return int(tail) if tail.isdigit() else 0
+        cursor = await self.driver.execute(_sqlite_sql(text), args)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            await cursor.close()
+
+
+def _sqlite_ts(moment: datetime) -> str:
+    """A UTC timestamp as SQLAlchemy stores it in SQLite: ``2026-01-31 09:05:00.000000``."""
+    return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+@lru_cache(maxsize=256)
+def _sqlite_sql(text: str) -> str:
+    return _PARAM.sub(r"?\1", text)
+
+
+@dataclass(slots=True)
+class UserRow:
+    id: int
+    key: str
+    state: dict[str, Any]
+
+
+_SESSION_COLUMNS = (
+    "id, user_id, flow_id, flow_version, status, history, selection, workshop_id, "
+    "started_at, updated_at"
+)
+
+
+@dataclass(slots=True, eq=False)
+class SessionRow:
+    """A ``flow_sessions`` row as the per-message path reads and writes it.
+
+    Plain attributes with the ORM model's names; a change made by assignment
+    (``row.status = "cancelled"``) is written when the conversation ends.
+    """
+
+    id: int
+    user_id: int
+    flow_id: str
+    flow_version: str
+    status: str
+    history: list[Any]
+    selection: list[Any]
+    workshop_id: int | None
+    started_at: datetime
+    updated_at: datetime
+    stored: tuple[Any, ...] = ()
+    """What the database holds, to write only what changed."""
+
+    def snapshot(self) -> tuple[Any, ...]:
+        return (self.flow_version, self.status, tuple(self.history), tuple(self.selection))
+
+
 class Conversation:
     """One person's state during the handling of one message."""
 
-    def __init__(self, session: AsyncSession, user: User) -> None:
-        self.db = session
+    def __init__(self, connection: AsyncConnection, user: UserRow, sql: _Sql) -> None:
+        self._connection = connection
+        self._session: AsyncSession | None = None
         self.user = user
+        self._sql = sql
+        self._state_stored = dict(user.state)
+        self._rows: dict[int, SessionRow] = {}
+        self._answers: dict[int, list[Sequence[Any]]] = {}
+
+    @property
+    def db(self) -> AsyncSession:
+        """An ORM session inside this message's transaction (created on first use).
+
+        For code that works with the models (workshops, privacy); it flushes
+        before the transaction commits. The per-message path does not need it.
+        """
+        if self._session is None:
+            self._session = AsyncSession(bind=self._connection, expire_on_commit=False)
+        return self._session
 
     @property
     def state(self) -> dict[str, Any]:
-        return dict(self.user.state or {})
+        return dict(self.user.state)
 
     def set_state(self, **changes: Any) -> None:
-        state = dict(self.user.state or {})
+        state = dict(self.user.state)
         for key, value in changes.items():
             if value is None:
                 state.pop(key, None)
@@ -90,20 +218,39 @@ class Conversation:
 
     async def claim_event(self, channel: str, event_id: str) -> None:
         """Record the event as handled; raise ``DuplicateEvent`` if it already was."""
-        stmt = (
-            _insert(self.db, ProcessedEvent)
-            .values(channel=channel, event_id=event_id, processed_at=utcnow())
-            .on_conflict_do_nothing()
+        inserted = await self._sql.execute(
+            "INSERT INTO processed_events (channel, event_id, processed_at) VALUES ($1, $2, $3) "
+            "ON CONFLICT DO NOTHING",
+            channel, event_id, self._sql.ts(utcnow()),
         )
-        result = await self.db.execute(stmt)
-        if result.rowcount == 0:
+        if inserted == 0:
             raise DuplicateEvent(event_id)
 
-    async def session(self, session_id: int) -> FlowSession | None:
-        row = await self.db.get(FlowSession, session_id)
-        return row if row is not None and row.user_id == self.user.id else None
+    def _row(self, found: Sequence[Any]) -> SessionRow:
+        known = self._rows.get(found[0])
+        if known is not None:  # one object per row within a message, like the ORM's
+            return known
+        sql = self._sql
+        row = SessionRow(
+            id=found[0], user_id=found[1], flow_id=found[2], flow_version=found[3],
+            status=found[4], history=list(sql.load(found[5]) or ()),
+            selection=list(sql.load(found[6]) or ()), workshop_id=found[7],
+            started_at=sql.read_ts(found[8]), updated_at=sql.read_ts(found[9]),
+        )
+        row.stored = row.snapshot()
+        self._rows[row.id] = row
+        return row
 
-    async def active_session(self) -> FlowSession | None:
+    async def session(self, session_id: int) -> SessionRow | None:
+        if session_id in self._rows:
+            return self._rows[session_id]
+        found = await self._sql.fetch(
+            f"SELECT {_SESSION_COLUMNS} FROM flow_sessions WHERE id = $1 AND user_id = $2",
+            session_id, self.user.id,
+        )
+        return self._row(found[0]) if found else None
+
+    async def active_session(self) -> SessionRow | None:
         session_id = self.state.get("session_id")
         if session_id is None:
             return None
@@ -111,34 +258,34 @@ class Conversation:
         return row if row is not None and row.status == "in_progress" else None
 
     async def open_session_for(self, flow_id: str, workshop_id: int | None = None) -> (
-        FlowSession | None
+        SessionRow | None
     ):
         """The newest unfinished session of this flow (and workshop), to resume it."""
-        stmt = (
-            select(FlowSession)
-            .where(
-                FlowSession.user_id == self.user.id,
-                FlowSession.flow_id == flow_id,
-                FlowSession.status == "in_progress",
-                FlowSession.workshop_id.is_(None)
-                if workshop_id is None
-                else FlowSession.workshop_id == workshop_id,
-            )
-            .order_by(FlowSession.id.desc())
-            .limit(1)
+        where = "workshop_id IS NULL" if workshop_id is None else "workshop_id = $3"
+        args: tuple[Any, ...] = (self.user.id, flow_id)
+        if workshop_id is not None:
+            args += (workshop_id,)
+        found = await self._sql.fetch(
+            f"SELECT {_SESSION_COLUMNS} FROM flow_sessions WHERE user_id = $1 AND flow_id = $2 "
+            f"AND status = 'in_progress' AND {where} ORDER BY id DESC LIMIT 1",
+            *args,
         )
-        return (await self.db.execute(stmt)).scalar_one_or_none()
+        return self._row(found[0]) if found else None
 
-    async def load(self, row: FlowSession) -> FlowState:
-        answers = (
-            await self.db.execute(select(Answer).where(Answer.session_id == row.id))
-        ).scalars()
+    async def load(self, row: SessionRow) -> FlowState:
+        answers = self._answers.get(row.id)
+        if answers is None:
+            answers = await self._sql.fetch(
+                "SELECT step_id, value, comment FROM answers WHERE session_id = $1 ORDER BY id",
+                row.id,
+            )
+            self._answers[row.id] = answers
         values: dict[str, Any] = {}
         comments: dict[str, str] = {}
-        for answer in answers:
-            values[answer.step_id] = answer.value
-            if answer.comment:
-                comments[answer.step_id] = answer.comment
+        for step_id, value, comment in answers:
+            values[step_id] = self._sql.load(value)
+            if comment:
+                comments[step_id] = comment
         return FlowState(
             flow_id=row.flow_id,
             version=row.flow_version,
@@ -151,74 +298,100 @@ class Conversation:
 
     async def create_session(
         self, state: FlowState, workshop_id: int | None = None
-    ) -> FlowSession:
-        row = FlowSession(
-            user_id=self.user.id,
-            flow_id=state.flow_id,
-            flow_version=state.version,
-            status=state.status,
-            history=list(state.history),
-            selection=list(state.selection),
-            workshop_id=workshop_id,
+    ) -> SessionRow:
+        sql = self._sql
+        now = utcnow()
+        found = await sql.fetch(
+            "INSERT INTO flow_sessions (user_id, flow_id, flow_version, status, history, "
+            "selection, workshop_id, started_at, updated_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) "
+            f"RETURNING {_SESSION_COLUMNS}",
+            self.user.id, state.flow_id, state.version, state.status,
+            sql.dump(list(state.history)), sql.dump(list(state.selection)), workshop_id,
+            sql.ts(now),
         )
-        self.db.add(row)
-        await self.db.flush()
+        row = self._row(found[0])
+        self._answers[row.id] = []
         await self._write_answers(row, FlowState(state.flow_id, state.version), state)
         return row
 
-    async def save(self, row: FlowSession, before: FlowState, after: FlowState) -> None:
+    async def save(self, row: SessionRow, before: FlowState, after: FlowState) -> None:
         await self._write_answers(row, before, after)
         row.history = list(after.history)
         row.selection = list(after.selection)
         row.status = after.status
         row.flow_version = after.version
         row.updated_at = utcnow()
+        await self._write_row(row)
 
-    async def _write_answers(self, row: FlowSession, before: FlowState, after: FlowState) -> None:
-        removed = [k for k in before.answers if k not in after.answers]
-        if removed:
-            await self.db.execute(
-                delete(Answer).where(Answer.session_id == row.id, Answer.step_id.in_(removed))
-            )
+    async def _write_row(self, row: SessionRow) -> None:
+        sql = self._sql
+        await sql.execute(
+            "UPDATE flow_sessions SET history = $2, selection = $3, status = $4, "
+            "flow_version = $5, updated_at = $6 WHERE id = $1",
+            row.id, sql.dump(list(row.history)), sql.dump(list(row.selection)), row.status,
+            row.flow_version, sql.ts(row.updated_at),
+        )
+        row.stored = row.snapshot()
+
+    async def _write_answers(self, row: SessionRow, before: FlowState, after: FlowState) -> None:
+        sql = self._sql
+        self._answers.pop(row.id, None)  # re-read if loaded again in this message
+        for step_id in before.answers:
+            if step_id not in after.answers:
+                await sql.execute(
+                    "DELETE FROM answers WHERE session_id = $1 AND step_id = $2", row.id, step_id
+                )
+        now = sql.ts(utcnow())
         for step_id, value in after.answers.items():
             comment = after.comments.get(step_id)
             if step_id in before.answers and before.answers[step_id] == value and (
                 before.comments.get(step_id) == comment
             ):
                 continue
-            stmt = _insert(self.db, Answer).values(
-                session_id=row.id,
-                step_id=step_id,
-                value=value,
-                comment=comment,
-                answered_at=utcnow(),
+            await sql.execute(
+                "INSERT INTO answers (session_id, step_id, value, comment, answered_at) "
+                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (session_id, step_id) DO UPDATE SET "
+                "value = excluded.value, comment = excluded.comment, "
+                "answered_at = excluded.answered_at",
+                row.id, step_id, sql.dump(value), comment, now,
             )
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["session_id", "step_id"],
-                set_={"value": stmt.excluded.value, "comment": stmt.excluded.comment,
-                      "answered_at": stmt.excluded.answered_at},
-            )
-            await self.db.execute(stmt)
 
-    async def save_summary(self, row: FlowSession, data: dict[str, Any]) -> None:
-        stmt = _insert(self.db, Summary).values(
-            session_id=row.id, data=data, created_at=utcnow()
+    async def save_summary(self, row: SessionRow, data: dict[str, Any]) -> None:
+        sql = self._sql
+        await sql.execute(
+            "INSERT INTO summaries (session_id, data, created_at) VALUES ($1, $2, $3) "
+            "ON CONFLICT (session_id) DO UPDATE SET data = excluded.data",
+            row.id, sql.dump(data), sql.ts(utcnow()),
         )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["session_id"], set_={"data": stmt.excluded.data}
-        )
-        await self.db.execute(stmt)
 
     async def user_sessions(self, flow_id: str | None = None) -> list[SessionRecord]:
+        await self._flush()  # the ORM query below must see this message's changes
         return await _sessions_of(self.db, self.user.key, flow_id)
 
     async def record_kb_gap(self, question: str, kind: str, entry_id: str | None = None) -> None:
         """In this transaction: a second connection would wait for our SQLite lock."""
-        self.db.add(KbGap(question=question[:500], kind=kind, entry_id=entry_id))
+        await self._sql.execute(
+            "INSERT INTO kb_gaps (question, kind, entry_id, created_at) VALUES ($1, $2, $3, $4)",
+            question[:500], kind, entry_id, self._sql.ts(utcnow()),
+        )
 
-    async def summary_of(self, row: FlowSession) -> dict[str, Any] | None:
-        found = await self.db.execute(select(Summary.data).where(Summary.session_id == row.id))
-        return found.scalar_one_or_none()
+    async def summary_of(self, row: SessionRow) -> dict[str, Any] | None:
+        found = await self._sql.fetch("SELECT data FROM summaries WHERE session_id = $1", row.id)
+        return self._sql.load(found[0][0]) if found else None
+
+    async def _flush(self) -> None:
+        """Write what changed by assignment: the person's state, a session's status."""
+        for row in self._rows.values():
+            if row.snapshot() != row.stored:
+                row.updated_at = utcnow()
+                await self._write_row(row)
+        if self.user.state != self._state_stored:
+            await self._sql.execute(
+                "UPDATE users SET state = $2 WHERE id = $1",
+                self.user.id, self._sql.dump(self.user.state),
+            )
+            self._state_stored = dict(self.user.state)
 
 
 class Storage:
@@ -237,19 +410,44 @@ class Storage:
     async def conversation(self, user_key: str) -> AsyncIterator[Conversation]:
         """A transaction holding the person's lock; committed when the block ends.
 
-        ``DuplicateEvent`` raised inside rolls everything back and propagates.
+        The first statement creates the person or touches ``last_seen_at``; on
+        PostgreSQL ``INSERT … ON CONFLICT DO UPDATE`` locks the row until commit,
+        so a second worker's message for the same person waits here (the job
+        ``SELECT … FOR UPDATE`` did, in one round trip instead of three). On
+        SQLite ``BEGIN IMMEDIATE`` already gave this connection the write lock.
+        The transaction lives on a plain connection; an ORM session joins it only
+        when some code asks for ``Conversation.db``. ``DuplicateEvent`` raised
+        inside rolls everything back and propagates.
         """
-        async with self.sessions() as db, db.begin():
-            await db.execute(
-                _insert(db, User)
-                .values(key=user_key, created_at=utcnow(), last_seen_at=utcnow(), state={})
-                .on_conflict_do_nothing(index_elements=["key"])
+        async with self.engine.connect() as conn:
+            await conn.begin()
+            pg = self.dialect == "postgresql"
+            now = utcnow()
+            upsert = (
+                "INSERT INTO users (key, created_at, last_seen_at, state) VALUES ($1, $2, $2, $3) "
+                "ON CONFLICT (key) DO UPDATE SET last_seen_at = excluded.last_seen_at "
+                "RETURNING id, state"
             )
-            user = (
-                await db.execute(select(User).where(User.key == user_key).with_for_update())
-            ).scalar_one()
-            user.last_seen_at = utcnow()
-            yield Conversation(db, user)
+            # Through SQLAlchemy, so that its driver adapter starts the transaction.
+            found = (
+                await conn.exec_driver_sql(
+                    upsert if pg else _sqlite_sql(upsert),
+                    (user_key, now if pg else _sqlite_ts(now), "{}"),
+                )
+            ).one()
+            driver = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+            sql = _Sql(driver, self.dialect)
+            user = UserRow(id=found[0], key=user_key, state=dict(sql.load(found[1]) or {}))
+            conv = Conversation(conn, user, sql)
+            try:
+                yield conv
+                await conv._flush()
+                if conv._session is not None:
+                    await conv._session.flush()
+                await conn.commit()
+            finally:
+                if conv._session is not None:
+                    await conv._session.close()
 
     async def get_value(self, key: str) -> str | None:
         async with self.sessions() as db:
@@ -356,6 +554,7 @@ __all__ = [
     "Conversation",
     "DuplicateEvent",
     "SessionRecord",
+    "SessionRow",
     "Storage",
     "open_storage",
 ]
