@@ -11,7 +11,7 @@ from __future__ import annotations
 from bot.messages import Choice, Outgoing
 from knowledge.base import KnowledgeBase
 from knowledge.model import Entry, KbResult
-from knowledge.texts import text
+from knowledge.texts import spell_out, text
 
 MAX_RELATED = 3
 PAYLOAD_MAX = 64
@@ -75,7 +75,7 @@ def details_messages(kb: KnowledgeBase, entry_id: str) -> list[Outgoing]:
     entry = kb.get(entry_id)
     if entry is None:
         return [Outgoing(text=text("missing_entry"))]
-    first = f"**{entry.title}**\n{entry.details or text('details.no_details')}"
+    first = spell_out(f"**{entry.title}**\n{entry.details or text('details.no_details')}")
     lines: list[str] = []
     if entry.links:
         lines.append(text("details.further"))
@@ -122,7 +122,7 @@ def _entry_bubble(kb: KnowledgeBase, entry: Entry) -> Outgoing:
         Choice(text("answer.helpful"), feedback_payload(entry.id, True)),
         Choice(text("answer.unhelpful"), feedback_payload(entry.id, False)),
     ]
-    body = f"{entry.answer}\n\n{text('answer.ask_feedback')}"
+    body = f"{spell_out(entry.answer)}\n\n{text('answer.ask_feedback')}"
     return Outgoing(text=body, choices=tuple(choices))
 
 

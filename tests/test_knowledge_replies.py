@@ -13,6 +13,7 @@ from knowledge.replies import (
     feedback_from_text,
     feedback_thanks,
 )
+from knowledge.texts import spell_out
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +94,18 @@ def test_plus_and_minus_typed_after_an_answer_are_feedback() -> None:
     assert feedback_from_text(" - ") is False
     assert feedback_from_text("Pas utile !") is False
     assert feedback_from_text("qui contacter pour un DLA") is None
+
+
+def test_acronyms_are_spelt_out_once_per_bubble() -> None:
+    text = spell_out("Une SCIC ou une SCOP ; la SCIC encore. Voir ESS France et la CRESS PACA.")
+    assert text.count("société coopérative d'intérêt collectif") == 1
+    assert "SCOP (société coopérative et participative)" in text
+    assert "ESS France" in text and "(économie sociale" not in text
+    already = "La société publique locale (SPL) ; une SPL."
+    assert spell_out(already) == already
+
+
+def test_answer_bubbles_spell_out_acronyms(kb) -> None:
+    text = entry_messages(kb, "contact/region")[0].text
+    assert "SCIC (société coopérative d'intérêt collectif)" in text
+    assert "PTCE (pôle territorial de coopération économique)" in text

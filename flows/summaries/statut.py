@@ -14,6 +14,7 @@ from typing import Any
 from flows.summaries import SummaryInput, summariser
 from knowledge.advisor import contacts_for, recommend
 from knowledge.base import KnowledgeBase, load_knowledge
+from knowledge.texts import spell_out
 
 
 @lru_cache(maxsize=1)
@@ -29,7 +30,7 @@ def _card(kb: KnowledgeBase, entry_id: str) -> dict[str, Any] | None:
         "id": entry.id,
         "title": entry.title,
         "short": entry.label,
-        "answer": entry.answer,
+        "answer": spell_out(entry.answer),
         "links": [{"title": link.title, "url": link.url} for link in entry.links],
     }
 
