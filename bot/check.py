@@ -85,6 +85,39 @@ def _check_templates(flows: dict[str, Flow]) -> list[str]:
     return problems
 
 
+def _check_workshop(flows: dict[str, Flow]) -> list[str]:
+    """Workshop and privacy texts load; the synthesis renders in every format."""
+    from datetime import UTC, datetime
+
+    problems: list[str] = []
+    try:
+        from bot.privacy import privacy_texts
+        from bot.workshop_routes import chat_messages, workshop_texts
+        from storage.workshop_synthesis import WorkshopInfo, build_synthesis, render_synthesis
+        from storage.workshops import Participation
+    except ImportError as exc:
+        return [f"module des ateliers introuvable ({exc})."]
+    try:
+        texts = workshop_texts()
+        privacy_texts()
+    except ContentError as exc:
+        return [str(exc)]
+    for flow in flows.values():
+        if not flow.meta.get("workshop"):
+            continue
+        answers = synthetic_answers(flow)
+        people = [Participation("completed", answers, {}), Participation("in_progress", {}, {})]
+        info = WorkshopInfo("ABC-DEF-GHJ", "Atelier d'essai", "open", datetime.now(UTC))
+        try:
+            data = build_synthesis(info, flow, people, texts("synthesis.unknown_category"))
+            for fmt in ("md", "html", "csv", "json"):
+                render_synthesis(data, fmt, texts)
+            chat_messages(data)
+        except Exception as exc:
+            problems.append(f"synthèse d'atelier du parcours {flow.id} : {exc!r}")
+    return problems
+
+
 def run_checks(verbose: bool = False) -> int:
     from bot.texts import load_texts
     from flows.registry import check_flows, load_flows
@@ -110,6 +143,7 @@ def run_checks(verbose: bool = False) -> int:
         if not kb_problems:
             entries = len(load_knowledge().entries)
     problems.extend(_check_templates(flows))
+    problems.extend(_check_workshop(flows))
     if problems:
         print(f"{len(problems)} problème(s) trouvé(s) :", file=sys.stderr)
         for problem in problems:

@@ -94,8 +94,8 @@ class Assistant:
     def commands(self) -> list[tuple[str, str]]:
         """(command, French description) for platform menus, most useful first."""
         entries = [(f.command, f.description or f.title) for f in self._menu_flows()]
-        entries += [(c, self.texts(f"menu.{c}")) for c in ("atelier", "rejoindre", "export",
-                                                          "mesdonnees", "oublier", "aide")]
+        others = ("atelier", "rejoindre", "synthese", "export", "mesdonnees", "oublier", "aide")
+        entries += [(c, self.texts(f"menu.{c}")) for c in others]
         return entries
 
     def _menu_flows(self) -> list[Flow]:
@@ -147,6 +147,8 @@ class Assistant:
         text = clean_text(incoming.text or "")
         command = _COMMAND.match(text)
         if command:
+            # A command moves on from any pending yes/no question (its handler may ask again).
+            turn.conv.set_state(confirm=None)
             name = command.group(1).lower()
             return await self._command(turn, ALIASES.get(name, name), command.group(2) or "")
         pending = turn.conv.state.get("confirm")

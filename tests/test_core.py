@@ -201,3 +201,13 @@ async def test_help_lists_every_command(alice):
     await alice.say("/aide")
     for command in ("/facteurs", "/cadrage", "/atelier", "/rejoindre", "/export", "/oublier"):
         assert command in alice.text()
+
+
+async def test_a_command_moves_on_from_a_pending_confirmation(alice, assistant):
+    await alice.say("/facteurs")
+    await alice.say("1")
+    await alice.say("/oublier")
+    await alice.say("/facteurs")  # changed their mind: back to the questionnaire
+    await alice.say("oui")  # an answer to the flow's question, not to « effacer ? »
+    assert await assistant.storage.user_exists(alice.key)
+    assert (await stored_answers(assistant, alice)) == {"role": "elu", "projet": "oui"}
