@@ -1,0 +1,161 @@
+"""A worker killed with SIGKILL in the middle of thirty conversations loses nothing.
+
+Thirty people fill in ``facteurs`` at the same time, each sending the next answer
+once the previous one was acknowledged. The worker is killed (``SIGKILL``: no
+cleanup) after a couple of hundred acknowledgements, with a message of nearly
+every person in flight. Then:
+
+- every acknowledged answer is in the database, at its step, with its value;
+- at most the one in-flight message per person was stored besides, never more;
+- a restarted worker shows each person the question after their last stored answer;
+- the in-flight messages, delivered again with the same event id (as Telegram
+  redelivers an unacknowledged update), are applied at most once in total, and
+  every person finishes with exactly one complete session of 25 answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.identity import pseudonym
+from flows.registry import load_flows
+from storage.repository import SessionRecord, open_storage
+from tests.conftest import PG_ENV, _reset_pg
+from tests.worker_proc import WorkerClient
+
+pytestmark = pytest.mark.slow
+
+PEOPLE = 30
+KILL_AFTER_ACKS = 200
+PROGRESS = re.compile(r"\((\d+)/25\)")
+
+
+@pytest.fixture
+def pg_url(pg_database: str | None) -> str:
+    if pg_database is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{PG_ENV} must be set in CI: the crash test also runs on PostgreSQL.")
+        pytest.skip(f"PostgreSQL: set {PG_ENV}=postgresql://postgres@127.0.0.1/test to run")
+    _reset_pg(pg_database)
+    return pg_database
+
+
+def script(person: int) -> list[tuple[str, Any]]:
+    """(message, value expected in storage) for /facteurs then the 25 answers."""
+    flow = load_flows()["facteurs"]
+    messages: list[tuple[str, Any]] = [("/facteurs", None)]
+    for k, step in enumerate(flow.steps):
+        if step.type == "choice":
+            index = (person + k) % len(step.options)
+            messages.append((str(index + 1), step.options[index].value))
+        elif step.type == "text":
+            messages.append((f"Projet de la personne {person}", f"Projet de la personne {person}"))
+        else:
+            mark = (person + k) % 4 + 1
+            messages.append((str(mark), mark))
+    return messages
+
+
+def _facteurs(records: list[SessionRecord]) -> list[SessionRecord]:
+    return [r for r in records if r.flow == "facteurs"]
+
+
+async def _crash_and_resume(url: str) -> None:
+    flow = load_flows()["facteurs"]
+    steps = [s.id for s in flow.steps]
+    scripts = {p: script(p) for p in range(PEOPLE)}
+    acked: dict[int, int] = dict.fromkeys(range(PEOPLE), 0)  # messages acknowledged
+    worker = WorkerClient(url)
+    await worker.start()
+    killed = asyncio.Event()
+
+    async def person(p: int) -> None:
+        for k, (text, _value) in enumerate(scripts[p]):
+            try:
+                await worker.ask(f"p{p}", text, f"p{p}-{k}", timeout=120)
+            except ConnectionError:
+                return
+            acked[p] = k + 1
+            if sum(acked.values()) >= KILL_AFTER_ACKS and not killed.is_set():
+                killed.set()
+                worker.kill()
+
+    await asyncio.gather(*(person(p) for p in range(PEOPLE)))
+    await worker.close()
+    assert killed.is_set(), "the load finished before the kill: raise KILL_AFTER_ACKS"
+    in_flight = [p for p in range(PEOPLE) if acked[p] < len(scripts[p])]
+    assert len(in_flight) > PEOPLE // 2, "the kill should land with many messages in flight"
+
+    # After the crash, before any restart: what was acknowledged is stored, once.
+    storage = await open_storage(url)
+    stored: dict[int, int] = {}
+    try:
+        for p in range(PEOPLE):
+            sessions = _facteurs(await storage.user_sessions(pseudonym("", "console", f"p{p}")))
+            if acked[p] == 0:
+                assert len(sessions) <= 1
+                stored[p] = -1 if not sessions else 0
+                continue
+            [session] = sessions
+            answers = {a.step: a.value for a in session.answers}
+            assert len(answers) == len(session.answers)
+            for k in range(1, acked[p]):  # message k answered step k-1
+                step = steps[k - 1]
+                assert answers.get(step) == scripts[p][k][1], (p, step, answers.get(step))
+            assert acked[p] - 1 <= len(answers) <= acked[p], (p, acked[p], len(answers))
+            stored[p] = len(answers)
+    finally:
+        await storage.close()
+
+    # Restart: each person resumes at the question after their last stored answer,
+    # then the unacknowledged message is delivered again with the same event id.
+    worker = WorkerClient(url)
+    await worker.start()
+    try:
+        async def resume(p: int) -> None:
+            if stored[p] >= 0:
+                ack = await worker.ask(f"p{p}", "/reprendre", f"p{p}-resume")
+                shown = [int(m.group(1)) for t in ack["replies"]  # type: ignore[union-attr]
+                         for m in [PROGRESS.search(str(t))] if m]
+                assert shown == [stored[p] + 1], (p, stored[p], ack["replies"])
+            for k in range(acked[p], len(scripts[p])):
+                ack = await worker.ask(f"p{p}", scripts[p][k][0], f"p{p}-{k}", timeout=120)
+                if k == acked[p]:
+                    # Stored before the crash (message k gave the k-th answer, or created
+                    # the session) → recognised as a redelivery: no reply, no change.
+                    committed_before = stored[p] == k
+                    assert (ack["replies"] == []) == committed_before, (p, k, ack)
+                else:
+                    assert ack["replies"], (p, k)
+
+        await asyncio.gather(*(resume(p) for p in range(PEOPLE)))
+    finally:
+        await worker.close()
+
+    storage = await open_storage(url)
+    try:
+        for p in range(PEOPLE):
+            [session] = _facteurs(await storage.user_sessions(pseudonym("", "console", f"p{p}")))
+            assert session.status == "completed"
+            assert [a.step for a in sorted(session.answers, key=lambda a: steps.index(a.step))] \
+                == steps
+            values = {a.step: a.value for a in session.answers}
+            assert values == {steps[k - 1]: scripts[p][k][1] for k in range(1, 26)}
+            assert session.summary is not None
+    finally:
+        await storage.close()
+
+
+async def test_a_killed_worker_loses_no_acknowledged_answer_on_sqlite(tmp_path: Path) -> None:
+    await _crash_and_resume(f"sqlite:///{tmp_path / 'crash.db'}")
+
+
+@pytest.mark.postgres
+async def test_a_killed_worker_loses_no_acknowledged_answer_on_postgresql(pg_url: str) -> None:
+    await _crash_and_resume(pg_url)
