@@ -56,10 +56,12 @@ def asked(tg: FakeTelegram, person: int, k: int) -> bool:
     return bool(sent) and f"({k}/" in str(sent[-1].params.get("text"))
 
 
-async def burst(users: int, flood: int, limiter: BaseRateLimiter[Any] | None) -> dict[str, Any]:
+async def burst(
+    users: int, flood: int, limiter: BaseRateLimiter[Any] | None, db: str | None = None
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         assistant = await Assistant.create(
-            Settings(database_url=f"sqlite:///{tmp}/burst.db", secret="bench")
+            Settings(database_url=db or f"sqlite:///{tmp}/burst.db", secret="bench")
         )
         async with FakeTelegram() as tg:
             tg.flood_limit(flood, 1.0)
@@ -108,11 +110,13 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--flood", type=int, default=60, help="429 above this many sends/s")
     parser.add_argument("--no-limiter", action="store_true")
+    parser.add_argument("--db", help="database URL (an empty PostgreSQL database); SQLite if unset")
     args = parser.parse_args()
     limiter = NoLimiter() if args.no_limiter else None
-    figures = asyncio.run(burst(args.users, args.flood, limiter))
+    figures = asyncio.run(burst(args.users, args.flood, limiter, args.db))
     label = "no rate limiter" if args.no_limiter else "AIORateLimiter, even 28/s, 5 retries"
-    print(f"Telegram burst, {args.users} people, {label}, flood limit {args.flood}/s")
+    backend = "PostgreSQL" if args.db else "SQLite"
+    print(f"Telegram burst, {args.users} people, {label}, flood limit {args.flood}/s, {backend}")
     for key, value in figures.items():
         print(f"  {key:24} {value}")
 
