@@ -15,7 +15,7 @@ ME = BotIdentity(id=999, username="CoopBot")
 class Keys:
     """Only the user-key part of the assistant is needed here."""
 
-    commands: list[tuple[str, str]] = []
+    commands: tuple[tuple[str, str], ...] = ()
 
     def user_key(self, channel: str, platform_user_id: str) -> str:
         return f"{channel}-key-{platform_user_id}"
