@@ -93,10 +93,14 @@ class Assistant:
     @property
     def commands(self) -> list[tuple[str, str]]:
         """(command, French description) for platform menus, most useful first."""
-        entries = [(f.command, f.description or f.title) for f in self._menu_flows()]
+        return [("start", self.texts("menu.start")), *self._flow_entries(), *self._other_entries()]
+
+    def _flow_entries(self) -> list[tuple[str, str]]:
+        return [(f.command, f.description or f.title) for f in self._menu_flows()]
+
+    def _other_entries(self) -> list[tuple[str, str]]:
         others = ("atelier", "rejoindre", "synthese", "export", "mesdonnees", "oublier", "aide")
-        entries += [(c, self.texts(f"menu.{c}")) for c in others]
-        return entries
+        return [(c, self.texts(f"menu.{c}")) for c in others]
 
     def _menu_flows(self) -> list[Flow]:
         order = ["facteurs", "cadrage", "relation", "charte", "statut"]
@@ -105,7 +109,7 @@ class Assistant:
 
     def menu_text(self, complete: bool = False) -> str:
         """The flows (welcome), or every command but /aide itself (help)."""
-        entries = self.commands if complete else self.commands[: len(self._menu_flows())]
+        entries = self._flow_entries() + (self._other_entries() if complete else [])
         return "\n".join(
             self.texts("menu_line", command=c, description=d)
             for c, d in entries
