@@ -82,6 +82,18 @@ def _load(directory: Path) -> tuple[list[Entry], Normaliser, list[ContentError]]
             )
         )
         abbreviations, stop_words = {}, []
+    if any(isinstance(w, bool) for w in stop_words) or any(
+        isinstance(v, bool) for v in abbreviations.values()
+    ):
+        problems.append(
+            ContentError(
+                str(directory / "_lexique.yaml"),
+                0,
+                "",
+                "on, off, yes ou no sans guillemets sont lus comme vrai/faux : "
+                "écrivez-les entre guillemets ('on').",
+            )
+        )
     normaliser = Normaliser.from_lexicon(
         {str(k): str(v) for k, v in abbreviations.items()}, [str(w) for w in stop_words]
     )
@@ -231,6 +243,11 @@ def _texts(raw: dict, key: str, fail: Any) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
         fail(f"« {key} » doit être une liste de textes.")
+        return ()
+    if any(isinstance(v, bool) for v in value):
+        fail(
+            f"« {key} » contient on, off, yes ou no sans guillemets : écrivez-les entre guillemets."
+        )
         return ()
     return tuple(str(v).strip() for v in value if str(v).strip())
 

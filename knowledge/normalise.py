@@ -19,6 +19,7 @@ _NON_WORD = re.compile(r"[^a-z0-9%]+")
 _SUFFIXES: tuple[str, ...] = (
     "issements",
     "issement",
+    "issent",
     "ations",
     "ation",
     "atives",
@@ -45,6 +46,7 @@ _SUFFIXES: tuple[str, ...] = (
     "es",
     "er",
     "ez",
+    "ir",
     "e",
     "s",
     "x",
@@ -105,7 +107,10 @@ def stem(token: str) -> str:
         if token.endswith(ending) and len(token) - len(ending) >= 3:
             return token[: -len(ending)] + replacement
     for suffix in _SUFFIXES:
-        if token.endswith(suffix) and len(token) - len(suffix) >= _MIN_STEM:
+        # « -ation » needs a longer stem: « fondation » is not « fonds », « formation »
+        # is not « forme ».
+        minimum = _MIN_STEM + 1 if suffix.startswith("ation") else _MIN_STEM
+        if token.endswith(suffix) and len(token) - len(suffix) >= minimum:
             return token[: -len(suffix)]
     return token
 

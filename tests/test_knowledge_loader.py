@@ -102,3 +102,10 @@ def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
     problems = check_knowledge(_content(tmp_path, GOOD + "- id: [oups\n"))
     assert problems and problems[0].line > 0
     assert "YAML invalide" in problems[0].problem
+
+
+def test_unquoted_yaml_booleans_are_reported(tmp_path: Path) -> None:
+    text = GOOD.replace("sources: [Source d'essai]", "sources: [Source]\n  keywords: [on, off]")
+    problems = check_knowledge(_content(tmp_path, text))
+    assert len(problems) == 1
+    assert "guillemets" in problems[0].problem
