@@ -7,7 +7,6 @@ does not pay for SQLAlchemy, matplotlib or the chat libraries.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import Callable
@@ -38,6 +37,8 @@ def _fail(message: str, code: int = 1) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    import asyncio
+
     from bot.channels.console import chat
     from bot.core import Assistant
     from storage.db import DatabaseUrlError
@@ -62,6 +63,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    import asyncio
+
     from flows.registry import load_flows
     from storage.db import DatabaseUrlError
     from storage.exports import build_export
@@ -103,6 +106,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+
     from bot.runner import NothingToServe, run
 
     settings = _settings(args)

@@ -114,10 +114,22 @@ async def free_text(turn: Turn, text: str) -> list[Outgoing]:
         return [turn.say("kb.unavailable")]
     from knowledge import replies
 
+    answered = turn.conv.state.get("last_entry")
+    if answered:
+        # « + », « - », « oui », « non » right after an answer rate that answer.
+        helpful = replies.feedback_from_text(text)
+        turn.conv.set_state(last_entry=None)
+        if helpful is not None:
+            if not helpful:
+                question = turn.conv.state.get("last_question") or answered
+                await turn.conv.record_kb_gap(question, "unhelpful", answered)
+            return replies.feedback_thanks(helpful)
     result = kb.ask(text)
     turn.conv.set_state(last_question=text[:500])
     if result.status == "unknown":
         await turn.conv.record_kb_gap(text, "unknown")
+    elif result.status == "answer":
+        turn.conv.set_state(last_entry=result.answers[0].entry.id)
     return replies.answer_messages(kb, result)
 
 

@@ -88,9 +88,19 @@ def question(flow: Flow, state: FlowState) -> Question | None:
     step = current_step(flow, state)
     if step is None:
         return None
-    visible = [s for s in flow.steps if s.visible(state.answers)]
-    passed = sum(1 for s in visible if s.id in state.history)
-    return Question(step, passed + 1, max(len(visible), passed + 1), state.selection)
+    passed_ids = set(state.history)
+    passed = sum(1 for s in flow.steps if s.id in passed_ids)
+    ahead = sum(1 for s in flow.steps if s.id not in passed_ids and _may_be_asked(s, state))
+    return Question(step, passed + 1, passed + ahead, state.selection)
+
+
+def _may_be_asked(step: Step, state: FlowState) -> bool:
+    """Counted in the total unless an answer already given rules it out.
+
+    The total can then only shrink as conditions are settled, never jump up: a
+    person is not told « 4/4 » and then « 5/6 ».
+    """
+    return all(c.holds(state.answers) for c in step.when if c.step in state.history)
 
 
 def resume(flow: Flow, state: FlowState) -> Transition:

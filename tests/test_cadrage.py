@@ -227,13 +227,21 @@ def test_engine_asks_the_guarantor_after_a_numbered_concertation_answer(flow: Fl
         assert expected in gaps
 
 
-def test_engine_progress_counts_only_the_questions_that_will_be_asked(flow: Flow) -> None:
+def test_engine_progress_total_never_grows_during_a_framing(flow: Flow) -> None:
     _, outputs = _run(flow, CONSOLE_CONCERTATION[:8])
     last = [o for o in outputs if isinstance(o, Question)][-1]
     assert last.step.id == "niveau"
     assert last.position == 9
-    # Before the level is known, the guarantor and every follow-up of a « no » are uncounted.
-    assert last.total < len(flow.steps)
+    # Every question may still be asked until the answers it depends on are given.
+    assert last.total == len(flow.steps)
+    totals = []
+    for n in range(1, len(CONSOLE_CONCERTATION)):
+        _, outputs = _run(flow, CONSOLE_CONCERTATION[:n])
+        questions = [o for o in outputs if isinstance(o, Question)]
+        if questions:
+            totals.append(questions[-1].total)
+    assert totals == sorted(totals, reverse=True)
+    assert totals[-1] < len(flow.steps)  # the « no » follow-ups dropped out of the count
 
 
 def test_free_text_on_the_level_question_gets_the_options_again(flow: Flow) -> None:

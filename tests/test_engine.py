@@ -109,13 +109,22 @@ def test_invalid_input_is_refused_with_an_explanation_and_the_question_again(
     assert not transition.changed
 
 
-def test_progress_counts_only_visible_steps(flow):
+def test_progress_total_only_shrinks_as_conditions_are_settled(flow):
     first = run(flow, [])
     q = first.outputs[0]
-    assert (q.position, q.total) == (1, 4)  # mandat and garant are not yet visible
-    elected = run(flow, ["1"])
-    q = elected.outputs[-1]
-    assert (q.position, q.total) == (2, 5)
+    assert (q.position, q.total) == (1, 6)  # mandat and garant may still be asked
+    agent = run(flow, ["2"]).outputs[-1]
+    assert (agent.position, agent.total) == (2, 5)  # no mandate question for an agent
+    elected = run(flow, ["1"]).outputs[-1]
+    assert (elected.position, elected.total) == (2, 6)
+    trusting = run(flow, ["2", "/passer", "4"]).outputs[-1]
+    assert (trusting.position, trusting.total) == (4, 4)  # no guarantor question either
+    totals = []
+    transition = engine.start(flow)
+    for text in ["1", "3", "texte", "1", "1, 2", "oui"]:
+        totals.append(transition.outputs[-1].total)
+        transition = engine.answer(flow, transition.state, text)
+    assert totals == sorted(totals, reverse=True)
 
 
 def test_back_then_forward_restores_the_same_state(flow):
