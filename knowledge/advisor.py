@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from knowledge.yamlfast import load_yaml_fast
+from flows.yamlsource import load_yaml
 
 ADVISOR_PATH = Path(__file__).parent / "advisor.fr.yaml"
 MAX_FORMS = 3
@@ -31,7 +31,7 @@ class Recommendation:
 
 @lru_cache(maxsize=1)
 def _data() -> dict[str, Any]:
-    return load_yaml_fast(ADVISOR_PATH)
+    return load_yaml(ADVISOR_PATH)
 
 
 def reason(key: str) -> str:

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from flows.yamlsource import ContentError
+from flows.yamlsource import ContentError, line_of, load_yaml
 from knowledge.matcher import Matcher
 from knowledge.model import KINDS, Entry, KbResult, Link
 from knowledge.normalise import Normaliser
-from knowledge.yamlfast import line_of, load_yaml_fast
 
 CONTENT_DIR = Path(__file__).parent / "content"
 ANSWER_MAX = 700
@@ -107,7 +106,7 @@ def _load(directory: Path) -> tuple[list[Entry], Normaliser, list[ContentError]]
         problems.append(ContentError(str(directory), 0, "", "aucun fichier de fiches (*.yaml)."))
     for file in files:
         try:
-            data = load_yaml_fast(file)
+            data = load_yaml(file)
         except ContentError as exc:
             problems.append(exc)
             continue
@@ -151,7 +150,7 @@ def _read_settings(path: Path, problems: list[ContentError]) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        data = load_yaml_fast(path)
+        data = load_yaml(path)
     except ContentError as exc:
         problems.append(exc)
         return {}

@@ -10,14 +10,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from knowledge.yamlfast import load_yaml_fast
+from flows.yamlsource import load_yaml
 
 TEXTS_PATH = Path(__file__).parent / "texts.fr.yaml"
 
 
 @lru_cache(maxsize=1)
 def _texts() -> dict[str, Any]:
-    return load_yaml_fast(TEXTS_PATH)
+    return load_yaml(TEXTS_PATH)
 
 
 def text(key: str) -> str:

@@ -7,8 +7,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+from flows.yamlsource import load_yaml
 from knowledge.base import CONTENT_DIR, check_knowledge, load_knowledge
-from knowledge.yamlfast import load_yaml_fast
 
 _REQUIRED_TEXT = """
 forme/association forme/scop forme/scic forme/cae forme/mutuelle forme/fondation
@@ -63,7 +63,7 @@ def test_every_answer_fits_a_chat_bubble_and_names_a_source(kb) -> None:
 
 
 def test_links_only_to_allowed_and_verified_sites(kb) -> None:
-    allowed = set(load_yaml_fast(CONTENT_DIR / "_domains.yaml")["domaines"])
+    allowed = set(load_yaml(CONTENT_DIR / "_domains.yaml")["domaines"])
     assert not allowed & UNVERIFIED_DOMAINS
     for entry in kb.entries:
         for link in entry.links:
