@@ -211,3 +211,14 @@ async def test_a_command_moves_on_from_a_pending_confirmation(alice, assistant):
     await alice.say("oui")  # an answer to the flow's question, not to « effacer ? »
     assert await assistant.storage.user_exists(alice.key)
     assert (await stored_answers(assistant, alice)) == {"role": "elu", "projet": "oui"}
+
+
+async def test_typed_minus_after_an_answer_rates_it_instead_of_being_a_question(alice, assistant):
+    await alice.say("qui contacter pour un DLA")
+    assert "DLA" in alice.text() or "accompagnement" in alice.text()
+    await alice.say("-")
+    assert alice.text() and "ne sais pas" not in alice.text()
+    gaps = await assistant.storage.list_kb_gaps()
+    assert [(q, kind) for q, kind, _ in gaps] == [("qui contacter pour un dla", "unhelpful")]
+    await alice.say("-")  # no longer right after an answer: not a rating
+    assert len(await assistant.storage.list_kb_gaps()) == 2
