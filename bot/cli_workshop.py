@@ -128,9 +128,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return _run(main)
 
 
-def cmd_cofacilitator(args: argparse.Namespace) -> int:
+def _on_workshop(args: argparse.Namespace, action: Any) -> int:
+    """Run ``action(db, workshop) -> message`` on a workshop the facilitator may manage."""
     from storage.repository import open_storage
-    from storage.workshops import add_cofacilitator, readable_workshop
+    from storage.workshops import readable_workshop
 
     async def main() -> int:
         storage = await open_storage(_settings(args).database_url)
@@ -139,34 +140,34 @@ def cmd_cofacilitator(args: argparse.Namespace) -> int:
                 workshop = await readable_workshop(db, args.code, _key(args.facilitator))
                 if workshop is None:
                     return _refuse()
-                added = await add_cofacilitator(db, workshop, _key(args.add))
+                message = await action(db, workshop)
         finally:
             await storage.close()
-        print(f"« {args.add} » co-anime l'atelier." if added
-              else f"« {args.add} » anime déjà cet atelier.", file=sys.stderr)
+        print(message, file=sys.stderr)
         return 0
 
     return _run(main)
+
+
+def cmd_cofacilitator(args: argparse.Namespace) -> int:
+    from storage.workshops import add_cofacilitator
+
+    async def add(db: Any, workshop: Any) -> str:
+        if await add_cofacilitator(db, workshop, _key(args.add)):
+            return f"« {args.add} » co-anime l'atelier."
+        return f"« {args.add} » anime déjà cet atelier."
+
+    return _on_workshop(args, add)
 
 
 def cmd_close(args: argparse.Namespace) -> int:
-    from storage.repository import open_storage
-    from storage.workshops import close_workshop, readable_workshop
+    from storage.workshops import close_workshop
 
-    async def main() -> int:
-        storage = await open_storage(_settings(args).database_url)
-        try:
-            async with storage.sessions() as db, db.begin():
-                workshop = await readable_workshop(db, args.code, _key(args.facilitator))
-                if workshop is None:
-                    return _refuse()
-                await close_workshop(db, workshop)
-        finally:
-            await storage.close()
-        print("Atelier fermé : il n'accepte plus de nouvelles réponses.", file=sys.stderr)
-        return 0
+    async def close(db: Any, workshop: Any) -> str:
+        await close_workshop(db, workshop)
+        return "Atelier fermé : il n'accepte plus de nouvelles réponses."
 
-    return _run(main)
+    return _on_workshop(args, close)
 
 
 def cmd_purge(args: argparse.Namespace) -> int:

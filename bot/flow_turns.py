@@ -175,18 +175,31 @@ def summary_messages(flow: Flow, summary: dict[str, Any], state: FlowState) -> l
         return []
     text = render(name, flow=flow, summary=summary,
                   answers=views_from_state(flow, state.answers, state.comments))
-    bubbles = [b.strip() for b in _split_bubbles(text)]
-    return [Outgoing(text=b) for b in bubbles if b]
+    return bubbles(text)
 
 
-def _split_bubbles(text: str) -> list[str]:
-    bubbles: list[list[str]] = [[]]
+def bubbles(text: str) -> list[Outgoing]:
+    """Rendered chat text → one message per part between lines holding only ``---``."""
+    parts: list[list[str]] = [[]]
     for line in text.splitlines():
         if line.strip() == "---":
-            bubbles.append([])
+            parts.append([])
         else:
-            bubbles[-1].append(line)
-    return ["\n".join(b) for b in bubbles]
+            parts[-1].append(line)
+    texts = ("\n".join(p).strip() for p in parts)
+    return [Outgoing(text=t) for t in texts if t]
+
+
+async def pause_active(turn: Turn) -> list[Outgoing]:
+    """Set the current flow aside (it stays resumable) and say how to come back to it."""
+    active = await turn.conv.active_session()
+    if active is None:
+        return []
+    turn.conv.set_state(session_id=None)
+    flow = turn.flows.get(active.flow_id)
+    if flow is None:
+        return []
+    return [turn.say("flow.paused_other", title=flow.title, command=flow.command)]
 
 
 def chart_messages(flow: Flow, summary: dict[str, Any]) -> list[Outgoing]:

@@ -38,15 +38,8 @@ def command_table(assistant: Assistant) -> dict[str, Handler]:
 
 
 async def start(turn: Turn, _args: str) -> list[Outgoing]:
-    replies: list[Outgoing] = []
-    active = await turn.conv.active_session()
-    if active is not None:
-        flow = turn.flows.get(active.flow_id)
-        turn.conv.set_state(session_id=None)
-        if flow is not None:
-            replies.append(turn.say("flow.paused_other", title=flow.title, command=flow.command))
-    replies.insert(0, turn.say("welcome", menu=turn.assistant.menu_text()))
-    return replies
+    paused = await flow_turns.pause_active(turn)
+    return [turn.say("welcome", menu=turn.assistant.menu_text()), *paused]
 
 
 async def resume(turn: Turn, _args: str) -> list[Outgoing]:

@@ -69,14 +69,8 @@ def command_table() -> dict[str, Handler]:
 
 
 async def create(turn: Turn, args: str) -> list[Outgoing]:
-    replies: list[Outgoing] = []
-    active = await turn.conv.active_session()
-    if active is not None:
-        # Otherwise the next typed number would answer the paused question, not ours.
-        flow = turn.flows.get(active.flow_id)
-        turn.conv.set_state(session_id=None)
-        if flow is not None:
-            replies.append(turn.say("flow.paused_other", title=flow.title, command=flow.command))
+    # Otherwise the next typed number would answer the paused question, not ours.
+    replies = await flow_turns.pause_active(turn)
     if args:
         return replies + _accept_title(turn, args)
     turn.conv.set_state(workshop_draft=None)
@@ -246,14 +240,7 @@ async def synthesis_data(db: Any, workshop: Workshop, flows: dict[str, Any]) -> 
 def chat_messages(data: dict[str, Any]) -> list[Outgoing]:
     from storage.render import render
 
-    text = render("workshop/synthesis.chat.j2", s=data)
-    bubbles: list[list[str]] = [[]]
-    for line in text.splitlines():
-        if line.strip() == "---":
-            bubbles.append([])
-        else:
-            bubbles[-1].append(line)
-    return [Outgoing(text="\n".join(b).strip()) for b in bubbles if "\n".join(b).strip()]
+    return flow_turns.bubbles(render("workshop/synthesis.chat.j2", s=data))
 
 
 def charts(data: dict[str, Any]) -> list[tuple[str, str, bytes]]:
