@@ -23,7 +23,10 @@ import asyncio
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession  # re-export
+from sqlalchemy.pool import StaticPool
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -65,6 +69,11 @@ def is_sqlite(url: str) -> bool:
     return make_url(async_url(url)).get_backend_name() == "sqlite"
 
 
+_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON")
+"""WAL: readers never wait for the writer. NORMAL: a commit survives the process
+being killed (the crash test), not a power cut between two checkpoints."""
+
+
 def create_engine(url: str) -> AsyncEngine:
     full = async_url(url)
     if make_url(full).get_backend_name() != "sqlite":
@@ -83,6 +92,7 @@ def create_engine(url: str) -> AsyncEngine:
         # fixed pool avoids opening and closing overflow connections under load.
         engine = create_async_engine(full, async_creator=connect, pool_size=4,
                                      max_overflow=0, pool_timeout=BUSY_TIMEOUT_S * 2)
+        _INLINE[engine.sync_engine] = InlineTarget(path, writer)
     else:
         engine = create_async_engine(full, connect_args={"timeout": 30})
 
@@ -91,9 +101,8 @@ def create_engine(url: str) -> AsyncEngine:
         # Let us emit BEGIN ourselves (the aiosqlite recipe of SQLAlchemy's docs).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        for pragma in _PRAGMAS:
+            cursor.execute(pragma)
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -108,43 +117,61 @@ BUSY_TIMEOUT_S = 30.0
 
 
 class WriteLock:
-    """This process's turn to write to one SQLite file.
+    """This process's turn to write to one SQLite file, first come first served.
 
-    Held from ``BEGIN IMMEDIATE`` to ``COMMIT``/``ROLLBACK`` by one connection. A
-    connection that asks while another of this process holds it waits here, in
-    asyncio, instead of in SQLite's busy handler (which sleeps the whole thread).
-    Created lazily so that it belongs to the running event loop.
+    Held by one task from ``BEGIN IMMEDIATE`` to ``COMMIT``/``ROLLBACK`` (and, for a
+    conversation, from before its connection is chosen to after its commit). A task
+    that asks while another holds it waits here, in asyncio's FIFO queue, instead of
+    in SQLite's busy handler (which sleeps the whole thread) or in a connection
+    pool's queue (where a task that just finished can overtake one that has waited
+    for seconds). Re-entrant for the holding task. Created lazily so that it belongs
+    to the running event loop.
     """
 
     def __init__(self) -> None:
         self._lock: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.holder: InlineSqliteConnection | None = None
+        self._holder: asyncio.Task[Any] | None = None
+        self._depth = 0
 
     def _current(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
         if self._lock is None or self._loop is not loop:
-            self._lock, self._loop, self.holder = asyncio.Lock(), loop, None
+            self._lock, self._loop, self._holder, self._depth = asyncio.Lock(), loop, None, 0
         return self._lock
 
-    async def acquire(self, owner: InlineSqliteConnection) -> None:
+    async def acquire(self) -> None:
         lock = self._current()
+        task = asyncio.current_task()
+        if self._holder is task and self._depth:
+            self._depth += 1
+            return
         if not lock.locked():
             await lock.acquire()  # free: no task, no waiting
-            self.holder = owner
-            return
-        try:
-            await asyncio.wait_for(lock.acquire(), BUSY_TIMEOUT_S)
-        except TimeoutError:
-            # Same error as SQLite's own busy timeout: the caller's code is waiting
-            # on a transaction it holds itself, or another one never ends.
-            raise sqlite3.OperationalError("database is locked") from None
-        self.holder = owner
+        else:
+            try:
+                await asyncio.wait_for(lock.acquire(), BUSY_TIMEOUT_S)
+            except TimeoutError:
+                # Same error as SQLite's own busy timeout: the caller's code waits on
+                # a transaction it holds itself, or another one never ends.
+                raise sqlite3.OperationalError("database is locked") from None
+        self._holder, self._depth = task, 1
 
-    def release(self, owner: InlineSqliteConnection) -> None:
-        if self.holder is owner and self._lock is not None:
-            self.holder = None
+    def release(self) -> None:
+        if self._depth == 0 or self._lock is None:
+            return
+        self._depth -= 1
+        if self._depth == 0:
+            self._holder = None
             self._lock.release()
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        await self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
@@ -214,7 +241,17 @@ class InlineSqliteConnection:
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA busy_timeout=0")  # we wait in asyncio instead
         self._writer = writer
+        self._holding = False
         self._tx = _InlineQueue()
+
+    def set_pragmas(self) -> None:
+        for pragma in _PRAGMAS:
+            self._conn.execute(pragma)
+
+    def _release(self) -> None:
+        if self._holding:
+            self._holding = False
+            self._writer.release()
 
     @property
     def isolation_level(self) -> str | None:
@@ -225,9 +262,10 @@ class InlineSqliteConnection:
         return self._conn.in_transaction
 
     async def _run(self, call: Callable[..., Any], sql: str, *args: Any) -> Any:
-        begins = sql.lstrip()[:5].upper() == "BEGIN"
-        if begins and self._writer.holder is not self:
-            await self._writer.acquire(self)
+        begins = sql.lstrip()[:5].upper() == "BEGIN" and not self._holding
+        if begins:
+            await self._writer.acquire()
+            self._holding = True
         deadline = time.monotonic() + BUSY_TIMEOUT_S
         pause = 0.001
         try:
@@ -243,7 +281,7 @@ class InlineSqliteConnection:
                 pause = min(pause * 2, 0.05)
         except BaseException:
             if begins:
-                self._writer.release(self)
+                self._release()
             raise
 
     async def cursor(self) -> InlineCursor:
@@ -261,23 +299,94 @@ class InlineSqliteConnection:
             if self._conn.in_transaction:
                 await self._run(lambda _sql: self._conn.commit(), "COMMIT")
         finally:
-            self._writer.release(self)
+            self._release()
 
     async def rollback(self) -> None:
         try:
             self._conn.rollback()
         finally:
-            self._writer.release(self)
+            self._release()
 
     async def close(self) -> None:
         try:
             self._conn.close()
         finally:
-            self._writer.release(self)
+            self._release()
 
     def stop(self) -> None:
         self._conn.close()
-        self._writer.release(self)
+        self._release()
+
+
+class BorrowedConnection(InlineSqliteConnection):
+    """Another view of a connection whose transaction someone else owns.
+
+    Lets an ORM session work inside a conversation's transaction on SQLite: its
+    statements run on the conversation's own sqlite3 connection, and its begin,
+    commit, rollback and close do nothing — the conversation commits or rolls back.
+    """
+
+    def __init__(self, owner: InlineSqliteConnection) -> None:
+        self._conn = owner._conn
+        self._writer = owner._writer
+        self._holding = False
+        self._tx = _IgnoredQueue()
+
+    async def _run(self, call: Callable[..., Any], sql: str, *args: Any) -> Any:
+        if sql.lstrip()[:5].upper() == "BEGIN":
+            return None
+        return call(sql, *args)
+
+    async def commit(self) -> None:
+        return None
+
+    async def rollback(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+
+class _IgnoredQueue:
+    """Settings such as the isolation level belong to the owner: setting
+    ``isolation_level`` on a sqlite3 connection commits its open transaction."""
+
+    def put_nowait(self, item: tuple[asyncio.Future[Any], Callable[[], Any]]) -> None:
+        item[0].set_result(None)
+
+
+@dataclass(frozen=True)
+class InlineTarget:
+    """What a storage needs to open its own direct connection to a SQLite file."""
+
+    path: str
+    writer: WriteLock
+
+    def connect(self) -> InlineSqliteConnection:
+        connection = InlineSqliteConnection(self.path, self.writer)
+        connection.set_pragmas()
+        return connection
+
+
+_INLINE: weakref.WeakKeyDictionary[Any, InlineTarget] = weakref.WeakKeyDictionary()
+
+
+def inline_target(engine: AsyncEngine) -> InlineTarget | None:
+    """The SQLite file behind ``engine`` when it runs inline, else None."""
+    return _INLINE.get(engine.sync_engine)
+
+
+def borrowing_engine(owner: InlineSqliteConnection) -> AsyncEngine:
+    """An engine whose only connection borrows ``owner``'s (for ORM sessions)."""
+
+    async def connect() -> BorrowedConnection:
+        return BorrowedConnection(owner)
+
+    return create_async_engine("sqlite+aiosqlite://", async_creator=connect,
+                               poolclass=StaticPool)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -8,9 +8,10 @@ no acknowledged answer, and two workers never interleave one person's messages.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,14 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import selectinload
 
 from flows.engine import FlowState
-from storage.db import create_engine, migrate, session_factory
+from storage.db import (
+    InlineSqliteConnection,
+    borrowing_engine,
+    create_engine,
+    inline_target,
+    migrate,
+    session_factory,
+)
 from storage.models import (
     FlowSession,
     KbGap,
@@ -158,6 +166,7 @@ _SESSION_COLUMNS = (
     "id, user_id, flow_id, flow_version, status, history, selection, workshop_id, "
     "started_at, updated_at"
 )
+_SESSION_COLUMNS_S = ", ".join(f"s.{c.strip()}" for c in _SESSION_COLUMNS.split(","))
 
 
 @dataclass(slots=True, eq=False)
@@ -188,8 +197,9 @@ class SessionRow:
 class Conversation:
     """One person's state during the handling of one message."""
 
-    def __init__(self, connection: AsyncConnection, user: UserRow, sql: _Sql) -> None:
-        self._connection = connection
+    def __init__(self, bind: AsyncConnection | Callable[[], AsyncEngine], user: UserRow,
+                 sql: _Sql) -> None:
+        self._bind = bind
         self._session: AsyncSession | None = None
         self.user = user
         self._sql = sql
@@ -205,7 +215,8 @@ class Conversation:
         before the transaction commits. The per-message path does not need it.
         """
         if self._session is None:
-            self._session = AsyncSession(bind=self._connection, expire_on_commit=False)
+            bind = self._bind if isinstance(self._bind, AsyncConnection) else self._bind()
+            self._session = AsyncSession(bind=bind, expire_on_commit=False)
         return self._session
 
     @property
@@ -247,13 +258,21 @@ class Conversation:
         return row
 
     async def session(self, session_id: int) -> SessionRow | None:
+        """The session with its answers, in one query (``load`` then reads no more)."""
         if session_id in self._rows:
             return self._rows[session_id]
         found = await self._sql.fetch(
-            f"SELECT {_SESSION_COLUMNS} FROM flow_sessions WHERE id = $1 AND user_id = $2",
+            f"SELECT {_SESSION_COLUMNS_S}, a.step_id, a.value, a.comment FROM flow_sessions s "
+            "LEFT JOIN answers a ON a.session_id = s.id WHERE s.id = $1 AND s.user_id = $2 "
+            "ORDER BY a.id",
             session_id, self.user.id,
         )
-        return self._row(found[0]) if found else None
+        if not found:
+            return None
+        row = self._row(found[0])
+        width = len(found[0]) - 3
+        self._answers[row.id] = [r[width:] for r in found if r[width] is not None]
+        return row
 
     async def active_session(self) -> SessionRow | None:
         session_id = self.state.get("session_id")
@@ -399,17 +418,90 @@ class Conversation:
             self._state_stored = dict(self.user.state)
 
 
+_UPSERT_USER = (
+    "INSERT INTO users (key, created_at, last_seen_at, state) VALUES ($1, $2, $2, $3) "
+    "ON CONFLICT (key) DO UPDATE SET last_seen_at = excluded.last_seen_at "
+    "RETURNING id, state"
+)
+LAST_SEEN_STEP = timedelta(minutes=1)
+"""On SQLite ``last_seen_at`` (read by the retention purge, counted in days) moves
+by steps of a minute. PostgreSQL writes it every time: that write is the row lock."""
+_PG_CONVERSATIONS = 10
+"""Conversations holding a PostgreSQL connection at once (the pool's size). Others
+wait in a first-come-first-served queue, not in the pool's, where a task that just
+finished can overtake one that has waited for seconds."""
+
+
 class Storage:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
+        self._inline = inline_target(engine)
+        self._direct: InlineSqliteConnection | None = None
+        self._borrowing: AsyncEngine | None = None
+        self._pg_turns: asyncio.Semaphore | None = None
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     async def close(self) -> None:
+        if self._borrowing is not None:
+            await self._borrowing.dispose()
+            self._borrowing = None
+        if self._direct is not None:
+            await self._direct.close()
+            self._direct = None
         await self.engine.dispose()
+
+    def _borrowing_engine(self) -> AsyncEngine:
+        assert self._direct is not None
+        if self._borrowing is None:
+            self._borrowing = borrowing_engine(self._direct)
+        return self._borrowing
+
+    @asynccontextmanager
+    async def _sqlite_conversation(self, user_key: str) -> AsyncIterator[Conversation]:
+        """SQLite, one file: the per-message transaction on a connection of its own.
+
+        No pool and no SQLAlchemy on this path: the process's write lock (first come,
+        first served) is taken, then ``BEGIN IMMEDIATE`` on a connection kept for
+        conversations, which only the lock holder uses. An ORM session, if some
+        code asks for one, borrows that connection (``storage.db.BorrowedConnection``).
+        """
+        assert self._inline is not None
+        async with self._inline.writer.hold():
+            if self._direct is None:
+                self._direct = self._inline.connect()
+            direct = self._direct
+            await direct.execute("BEGIN IMMEDIATE")
+            conv: Conversation | None = None
+            try:
+                sql = _Sql(direct, "sqlite")
+                now = utcnow()
+                # BEGIN IMMEDIATE already serialises: read the person, and write
+                # last_seen_at only when it is a minute old (one page less per commit).
+                found = await sql.fetch(
+                    "SELECT id, state, last_seen_at FROM users WHERE key = $1", user_key)
+                if not found:
+                    found = await sql.fetch(_UPSERT_USER, user_key, _sqlite_ts(now), "{}")
+                elif sql.read_ts(found[0][2]) < now - LAST_SEEN_STEP:
+                    await sql.execute("UPDATE users SET last_seen_at = $2 WHERE id = $1",
+                                      found[0][0], _sqlite_ts(now))
+                user = UserRow(id=found[0][0], key=user_key,
+                               state=dict(sql.load(found[0][1]) or {}))
+                conv = Conversation(self._borrowing_engine, user, sql)
+                yield conv
+                await conv._flush()
+                if conv._session is not None:
+                    await conv._session.flush()
+                await direct.commit()
+            except BaseException:
+                await direct.rollback()
+                raise
+            finally:
+                if conv is not None and conv._session is not None:
+                    await conv._session.close()
 
     @asynccontextmanager
     async def conversation(self, user_key: str) -> AsyncIterator[Conversation]:
@@ -424,19 +516,20 @@ class Storage:
         when some code asks for ``Conversation.db``. ``DuplicateEvent`` raised
         inside rolls everything back and propagates.
         """
-        async with self.engine.connect() as conn:
+        if self._inline is not None:
+            async with self._sqlite_conversation(user_key) as conv:
+                yield conv
+            return
+        if self._pg_turns is None:
+            self._pg_turns = asyncio.Semaphore(_PG_CONVERSATIONS)
+        async with self._pg_turns, self.engine.connect() as conn:
             await conn.begin()
             pg = self.dialect == "postgresql"
             now = utcnow()
-            upsert = (
-                "INSERT INTO users (key, created_at, last_seen_at, state) VALUES ($1, $2, $2, $3) "
-                "ON CONFLICT (key) DO UPDATE SET last_seen_at = excluded.last_seen_at "
-                "RETURNING id, state"
-            )
             # Through SQLAlchemy, so that its driver adapter starts the transaction.
             found = (
                 await conn.exec_driver_sql(
-                    upsert if pg else _sqlite_sql(upsert),
+                    _UPSERT_USER if pg else _sqlite_sql(_UPSERT_USER),
                     (user_key, now if pg else _sqlite_ts(now), "{}"),
                 )
             ).one()
