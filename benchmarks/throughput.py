@@ -183,7 +183,8 @@ def worker_main(args: argparse.Namespace) -> None:
 def run_workers(url: str, users: int, workers: int) -> Run:
     """``workers`` processes sharing one database, the people split between them."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    start_at = time.time() + 4.0  # every worker has connected and migrated by then
+    asyncio.run(_migrate(url))  # once, here: two workers migrating one new schema would race
+    start_at = time.time() + 4.0  # every worker has connected by then
     share = users // workers
     procs = []
     for w in range(workers):
@@ -200,6 +201,13 @@ def run_workers(url: str, users: int, workers: int) -> Run:
     rss = ", ".join(f"{o['peak_rss_mb']:.0f} MB" for o in outs)
     print(f"  worker peak RSS: {rss}")
     return run
+
+
+async def _migrate(url: str) -> None:
+    from storage.repository import open_storage
+
+    storage = await open_storage(url)
+    await storage.close()
 
 
 def _reset_pg(url: str) -> None:
@@ -410,7 +418,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=1000.0,
                         help="offered load of the paced run, messages per second")
-    parser.add_argument("--pg", default=None, help="postgresql://… (its schema is reset)")
+    parser.add_argument("--pg", default=None,
+                        help="postgresql://… of a database for this benchmark only: its "
+                             "public schema is dropped and recreated")
     parser.add_argument("--charts", action="store_true", help="draw the chart at completion")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--db", default=None, help=argparse.SUPPRESS)

@@ -20,6 +20,7 @@ asyncio rather than fight for SQLite's file lock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sqlite3
 import time
@@ -366,9 +367,60 @@ class InlineTarget:
     writer: WriteLock
 
     def connect(self) -> InlineSqliteConnection:
+        """The conversations' connection: it never checkpoints on commit (that fsyncs
+        on the event loop); :class:`Checkpointer` does it in a thread instead."""
         connection = InlineSqliteConnection(self.path, self.writer)
         connection.set_pragmas()
+        connection._conn.execute("PRAGMA wal_autocheckpoint=0")
         return connection
+
+
+class Checkpointer:
+    """Copies the WAL back into the database file from a worker thread.
+
+    SQLite normally does this inside the commit that fills the WAL past 1,000 pages,
+    with an fsync, which on the event loop's thread stalls every conversation for
+    that long. A ``PASSIVE`` checkpoint never waits for readers or writers, so it
+    can run beside them; SQLite releases the GIL while it writes.
+    """
+
+    INTERVAL_S = 0.5
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._conn: sqlite3.Connection | None = None
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._stopping = asyncio.Event()
+            self._task = asyncio.get_running_loop().create_task(self._run(self._stopping))
+
+    async def _run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), self.INTERVAL_S)
+            if stopping.is_set():
+                break
+            with contextlib.suppress(sqlite3.Error):  # busy: the next round will do
+                await asyncio.to_thread(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        if self._conn is None:
+            self._conn = sqlite3.connect(self.path, timeout=0.1, isolation_level=None,
+                                         check_same_thread=False)
+        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    async def stop(self) -> None:
+        """Let a running checkpoint finish (never close its connection under it)."""
+        if self._task is not None:
+            self._stopping.set()
+            await self._task
+            self._task = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 _INLINE: weakref.WeakKeyDictionary[Any, InlineTarget] = weakref.WeakKeyDictionary()

@@ -29,6 +29,7 @@ from sqlalchemy.orm import selectinload
 
 from flows.engine import FlowState
 from storage.db import (
+    Checkpointer,
     InlineSqliteConnection,
     borrowing_engine,
     create_engine,
@@ -439,6 +440,7 @@ class Storage:
         self._inline = inline_target(engine)
         self._direct: InlineSqliteConnection | None = None
         self._borrowing: AsyncEngine | None = None
+        self._checkpointer = Checkpointer(self._inline.path) if self._inline else None
         self._pg_turns: asyncio.Semaphore | None = None
 
     @property
@@ -446,6 +448,8 @@ class Storage:
         return self.engine.dialect.name
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            await self._checkpointer.stop()
         if self._borrowing is not None:
             await self._borrowing.dispose()
             self._borrowing = None
@@ -473,6 +477,8 @@ class Storage:
         async with self._inline.writer.hold():
             if self._direct is None:
                 self._direct = self._inline.connect()
+                assert self._checkpointer is not None
+                self._checkpointer.start()
             direct = self._direct
             await direct.execute("BEGIN IMMEDIATE")
             conv: Conversation | None = None
