@@ -121,7 +121,9 @@ def answer(flow: Flow, state: FlowState, text: str) -> Transition:
 def answer_option(flow: Flow, state: FlowState, step_id: str, index: int) -> Transition:
     """A button press: option ``index`` (1-based) of step ``step_id``."""
     step = current_step(flow, state)
-    if step is None or step.id != step_id or not 1 <= index <= len(step.options or (1, 2)):
+    buttons = 2 if step is not None and step.type == "yesno" else len(step.options) if step else 0
+    if step is None or step.id != step_id or not 1 <= index <= buttons:
+        # Text and number steps have no buttons: a press there is forged or stale.
         return _refuse(flow, state, Notice("flow.stale_button"))
     if step.type == "yesno":
         return _record(flow, state, step, Parsed(index == 1))

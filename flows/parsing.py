@@ -15,7 +15,12 @@ from typing import Any
 
 from flows.model import Step
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+# Invisible and direction-changing characters; U+200C/U+200D (joiners) are kept because
+# emoji sequences such as 👩‍👩‍👧 or 🏳️‍🌈 are made with them.
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
+_JOINERS = re.compile(r"[\u200c\u200d]")
 _LEADING_NUMBER = re.compile(r"^\s*(\d{1,3})\s*[.)/:-]?\s*(.*)$", re.DOTALL)
 _NUMBER = re.compile(r"^([-+]?\d[\d\s\u00a0\u202f]*(?:[.,]\d+)?)\s*[^\d\s]{0,3}$")
 _YES = {"oui", "o", "yes", "y", "ok", "d'accord", "daccord", "ouais", "1", "vrai", "bien sur"}
@@ -38,8 +43,8 @@ class Invalid:
 def clean_text(text: str) -> str:
     """Remove control and invisible characters; keep line breaks; trim."""
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    text = _CONTROL.sub("", text)
-    return text.strip()
+    text = _CONTROL.sub("", text).strip()
+    return text if _JOINERS.sub("", text).strip() else ""
 
 
 def fold(text: str) -> str:

@@ -58,7 +58,7 @@ def apply(flow: Flow, state: FlowState, act: tuple[str, Any]) -> Transition:
             if kind == "confirm":
                 return engine.confirm_selection(flow, state, step_id)
             if step is not None and step.type in ("text", "number"):
-                # No buttons on these steps (a forged press crashes: see the xfail below).
+                # No buttons on these steps (a forged press is refused: see the test below).
                 return engine.resume(flow, state)
             return engine.answer_option(flow, state, step_id, arg)
         case "back":
@@ -143,10 +143,6 @@ def test_answering_by_number_always_ends_or_progresses(flow_id: str, marks: list
         check_invariants(flow, state, transition)
 
 
-@pytest.mark.xfail(strict=True, raises=IndexError, reason=(
-    "flows.engine.answer_option accepts option 1 or 2 on a step without options (the "
-    "yes/no default) and then indexes step.options: a forged or stale button on a text "
-    "step raises IndexError, which the core turns into its internal-error reply"))
 def test_a_button_press_on_a_text_step_is_refused_politely() -> None:
     flow = FLOWS["cadrage"]
     state = engine.start(flow).state

@@ -233,9 +233,6 @@ def test_channel_translations_keep_hostile_text_as_plain_text(name: str, text: s
     assert body is None or "<script" not in body["formatted_body"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "flows.parsing.clean_text removes U+200D (zero-width joiner) with the other invisible "
-    "characters, which splits emoji sequences: 🏳️‍🌈 is stored as 🏳️🌈, 👩‍👩‍👧 as three people"))
 def test_emoji_sequences_typed_as_answers_are_kept_whole() -> None:
     from flows.parsing import clean_text
 
