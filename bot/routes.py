@@ -81,10 +81,16 @@ async def export(turn: Turn, args: str) -> list[Outgoing]:
     records = await turn.conv.user_sessions()
     if not records:
         return [turn.say("export.empty")]
-    document = build_export(records, turn.flows, fmt, user=turn.incoming.user_key)
     caption = turn.texts("export.caption", format=fmt.upper())
-    attachment = Attachment(document.filename, document.content, document.mime_type, caption)
-    return [Outgoing(file=attachment)]
+
+    def document() -> list[Outgoing]:
+        built = build_export(records, turn.flows, fmt, user=turn.incoming.user_key)
+        return [Outgoing(file=Attachment(built.filename, built.content, built.mime_type,
+                                         caption))]
+
+    # Built after the commit, off the event loop (an HTML export draws charts).
+    turn.after_commit.append(document)
+    return []
 
 
 def _small_talk(turn: Turn, text: str) -> Outgoing | None:

@@ -206,7 +206,8 @@ async def synthesis(turn: Turn, args: str) -> list[Outgoing]:
     if data is None:
         return [_say("join.unavailable")]
     if fmt:
-        return [_file(data, fmt)]
+        turn.after_commit.append(lambda: [_file(data, fmt)])
+        return []
     replies = chat_messages(data)
     replies.append(_say("synthesis.formats_hint", code=data["code"]))
     # Drawing takes a moment: after the commit, so the person's lock is not held meanwhile.

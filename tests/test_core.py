@@ -222,3 +222,24 @@ async def test_typed_minus_after_an_answer_rates_it_instead_of_being_a_question(
     assert [(q, kind) for q, kind, _ in gaps] == [("qui contacter pour un dla", "unhelpful")]
     await alice.say("-")  # no longer right after an answer: not a rating
     assert len(await assistant.storage.list_kb_gaps()) == 2
+
+
+async def test_drawing_a_chart_does_not_hold_up_other_people(assistant):
+    drawer, other = ConsoleUser(assistant, "drawer"), ConsoleUser(assistant, "other")
+    for text in ["/facteurs", "2", "Projet"] + ["3"] * 22:
+        await drawer.say(text)
+    await other.say("/facteurs")
+    finished: list[str] = []
+
+    async def last_answer() -> None:
+        replies = await drawer.say("3")
+        assert any(r.image is not None for r in replies)
+        finished.append("drawer")
+
+    async def meanwhile() -> None:
+        await asyncio.sleep(0.01)  # let the drawer's message reach the chart
+        await other.say("1")
+        finished.append("other")
+
+    await asyncio.gather(last_answer(), meanwhile())
+    assert finished == ["other", "drawer"]
