@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -122,6 +123,8 @@ async def run_users(url: str, users: range, label: str, think_s: float = 0.0,
                     start_at: float | None = None) -> Run:
     """Each person in ``users`` sends their script; all people run concurrently."""
     assistant = await Assistant.create(Settings(database_url=url, secret="bench"))
+    gc.collect()
+    gc.freeze()  # as ``coopbot run`` does after start-up (bot/runner.py)
     run = Run(label)
     scripts = {u: script_for(u) for u in users}
     keys = {u: assistant.user_key("console", f"bench{u}") for u in users}
