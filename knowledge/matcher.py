@@ -53,6 +53,8 @@ class MatcherSettings:
     """Added when the question contains an entry's short name (acronym)."""
     off_topic_factor: float = 0.6
     """Applied when the question contains no keyword, title or short name of the entry."""
+    contact_bonus: float = 0.1
+    """Added to « contact » entries when the question asks whom to turn to."""
     phrase_weight: float = 0.2
     threshold: float = 0.43
     margin: float = 0.04
@@ -62,6 +64,21 @@ class MatcherSettings:
 
 
 DEFAULT_SETTINGS = MatcherSettings()
+
+_CONTACT_INTENT = re.compile(
+    r"\b(qui (contacter|appeler|solliciter|joindre|peut (m|nous|me|les) ?(aider|accompagner))"
+    r"|(a|aupres de|vers) qui|qui s occupe|interlocuteur|contacter|joindre)\b"
+)
+"""« qui peut m'aider à créer une SCOP » asks for a contact, not for the SCOP itself."""
+
+
+def _plain(text: str) -> str:
+    """Lower case, no accents, apostrophes and punctuation as spaces (for intent phrases)."""
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", folded).split())
 
 
 class Matcher:
@@ -205,6 +222,7 @@ class Matcher:
         # the base does not know stays far below the threshold.
         total += settings.unknown_weight * self._max_idf * unknown**settings.unknown_power
         query_phrase = " ".join(tokens)
+        wants_contact = bool(_CONTACT_INTENT.search(_plain(question)))
         phrase_weight = settings.phrase_weight
         candidates = sorted(covered.items(), key=lambda item: -item[1])[: settings.candidates]
         results = []
@@ -225,6 +243,8 @@ class Matcher:
                     sum(self._idf[t] for t in name) / (len(name) * self._max_idf) for name in named
                 )
                 score += settings.name_bonus * specificity
+            if wants_contact and self.entries[index].kind == "contact":
+                score += settings.contact_bonus
             results.append((index, min(1.0, score)))
         results.sort(key=lambda item: -item[1])
         return results

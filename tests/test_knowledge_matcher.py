@@ -109,3 +109,17 @@ def test_normalisation_of_french_typing() -> None:
     assert normaliser.tokens("asso") == normaliser.tokens("associations")
     assert normaliser.words("AAP de la collec") == ["appel", "projets", "la", "collec"]
     assert stem("cooperation") == stem("cooperative") == stem("cooperer")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("qui peut m'aider a creer une scop", "contact/urscop"),
+        ("c'est quoi une scop", "forme/scop"),
+    ],
+)
+def test_asking_whom_to_turn_to_prefers_the_contact(question, expected):
+    from knowledge.base import load_knowledge
+
+    result = load_knowledge().ask(question)
+    assert result.answers and result.answers[0].entry.id == expected
