@@ -14,12 +14,14 @@ closer than ``margin`` → ambiguous (« vouliez-vous dire… ? »); else an ans
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -64,6 +66,8 @@ class MatcherSettings:
 
 
 DEFAULT_SETTINGS = MatcherSettings()
+_VECTOR_MIN_ENTRIES = 2000
+"""From this size on, the overlap is summed with numpy arrays (see ``_accumulate``)."""
 
 _CONTACT_INTENT = re.compile(
     r"\b(qui (contacter|appeler|solliciter|joindre|peut (m|nous|me|les) ?(aider|accompagner))"
@@ -117,6 +121,8 @@ class Matcher:
                     phrases.append(phrase)
                     phrase_owner.append(index)
         count = len(self.entries)
+        self._fields = fields
+        self._by_id = {e.id: e for e in self.entries}
         document_frequency: dict[str, float] = defaultdict(float)
         postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for index, weights in enumerate(fields):
@@ -155,6 +161,17 @@ class Matcher:
             for entry in self.entries
         ]
         self._postings = {token: tuple(items) for token, items in postings.items()}
+        self._arrays: tuple[Any, int] | None = None
+        self._vectors: dict[str, tuple[Any, Any]] = {}
+        if count >= _VECTOR_MIN_ENTRIES:
+            import numpy as np
+
+            self._arrays = (np, count)
+            self._vectors = {
+                token: (np.fromiter((i for i, _ in items), dtype=np.int64),
+                        np.fromiter((w for _, w in items), dtype=np.float64))
+                for token, items in self._postings.items()
+            }
         self._fuzzy_vocabulary = sorted(t for t in self._postings if len(t) >= 4)
         entry_phrases: list[list[str]] = [[] for _ in self.entries]
         for phrase, owner in zip(phrases, phrase_owner, strict=True):
@@ -202,19 +219,17 @@ class Matcher:
         settings = self.settings
         total = 0.0
         unknown = 0
-        covered: dict[int, float] = defaultdict(float)
         present: set[str] = set()
+        known_tokens: list[tuple[str, float]] = []
         for token in tokens:
             mapped = self._map_token(token)
             if mapped is None:
                 unknown += 1
                 continue
             present.add(mapped[0])
-            known, confidence = mapped
-            weight = self._idf[known]
-            total += weight
-            for index, field_weight in self._postings[known]:
-                covered[index] += weight * field_weight * confidence
+            known_tokens.append(mapped)
+            total += self._idf[mapped[0]]
+        covered = self._accumulate(known_tokens)
         if not covered:
             return []
         # Unknown words dilute the match, but sub-linearly: a long, chatty question
@@ -224,7 +239,9 @@ class Matcher:
         query_phrase = " ".join(tokens)
         wants_contact = bool(_CONTACT_INTENT.search(_plain(question)))
         phrase_weight = settings.phrase_weight
-        candidates = sorted(covered.items(), key=lambda item: -item[1])[: settings.candidates]
+        # Ties broken by position in the base, whatever order the sums came in.
+        candidates = heapq.nlargest(settings.candidates, covered.items(),
+                                    key=lambda item: (round(item[1], 9), -item[0]))
         results = []
         for index, value in candidates:
             best_phrase = max(
@@ -248,6 +265,31 @@ class Matcher:
             results.append((index, min(1.0, score)))
         results.sort(key=lambda item: -item[1])
         return results
+
+    def _accumulate(self, known_tokens: list[tuple[str, float]]) -> dict[int, float]:
+        """Entry index → weighted overlap with the question's known words.
+
+        A large base (thousands of entries) adds whole postings arrays with numpy, then
+        keeps only the best ``candidates``: looping in Python over the thousands of
+        entries that share a common word would cost milliseconds. numpy is imported
+        only then, so ``coopbot ask`` on the shipped base does not pay for it.
+        """
+        if self._arrays is not None:
+            np, count = self._arrays
+            totals = np.zeros(count)
+            for known, confidence in known_tokens:
+                indexes, weights = self._vectors[known]
+                totals[indexes] += weights * (self._idf[known] * confidence)
+            keep = min(count, self.settings.candidates)
+            floor = max(np.partition(totals, count - keep)[count - keep] - 1e-9, 1e-12)
+            best = np.flatnonzero(totals >= floor)  # ties at the edge are all kept
+            return {int(i): float(totals[i]) for i in best}
+        covered: dict[int, float] = defaultdict(float)
+        for known, confidence in known_tokens:
+            weight = self._idf[known] * confidence
+            for index, field_weight in self._postings[known]:
+                covered[index] += weight * field_weight
+        return covered
 
     def ask(self, question: str, top: int = 3) -> KbResult:
         ranked = self.scores(question)
@@ -278,5 +320,4 @@ class Matcher:
         return KbResult(query=question, status=status, answers=kept, suggestions=suggestions)
 
     def _related(self, entry: Entry) -> list[Entry]:
-        by_id = {e.id: e for e in self.entries}
-        return [by_id[i] for i in entry.see_also if i in by_id]
+        return [self._by_id[i] for i in entry.see_also if i in self._by_id]
