@@ -8,6 +8,8 @@ characters by validation, so every payload stays within Telegram's 64 bytes.
 
 from __future__ import annotations
 
+import re
+
 from bot.messages import Choice, Outgoing
 from knowledge.base import KnowledgeBase
 from knowledge.model import Entry, KbResult
@@ -35,10 +37,18 @@ def _payload(value: str) -> str:
     return value
 
 
+_COMPARES = re.compile(r"\b(ou|ou bien|plutot|plutôt|versus|vs|difference|différence)\b")
+
+
 def answer_messages(kb: KnowledgeBase, result: KbResult) -> list[Outgoing]:
     """Reply to a free question: an answer, « vouliez-vous dire… » or « je ne sais pas »."""
     if result.status == "answer" and result.answers:
-        return [_entry_bubble(kb, result.answers[0].entry)]
+        replies = [_entry_bubble(kb, result.answers[0].entry)]
+        if result.answers[0].entry.kind == "forme" and _COMPARES.search(result.query.lower()):
+            # « asso ou coop ? »: one card cannot compare; the advisor can. Said first,
+            # so that the card and its question stay last.
+            replies.insert(0, Outgoing(text=text("answer.compare_forms")))
+        return replies
     if result.status == "ambiguous" and result.answers:
         lines = [text("ambiguous.intro")]
         lines += [f"- {scored.entry.title}" for scored in result.answers]

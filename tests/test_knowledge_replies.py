@@ -109,3 +109,14 @@ def test_answer_bubbles_spell_out_acronyms(kb) -> None:
     text = entry_messages(kb, "contact/region")[0].text
     assert "SCIC (société coopérative d'intérêt collectif)" in text
     assert "PTCE (pôle territorial de coopération économique)" in text
+
+
+def test_a_comparison_of_forms_points_to_the_advisor():
+    from knowledge.base import load_knowledge
+    from knowledge.replies import answer_messages
+
+    kb = load_knowledge()
+    compared = answer_messages(kb, kb.ask("asso ou coop pour une recyclerie ?"))
+    assert "/statut" in compared[0].text and compared[-1].choices
+    single = answer_messages(kb, kb.ask("c'est quoi une scop"))
+    assert all("/statut" not in m.text for m in single[:1]) or len(single) == 1
