@@ -119,4 +119,4 @@ def test_a_comparison_of_forms_points_to_the_advisor():
     compared = answer_messages(kb, kb.ask("asso ou coop pour une recyclerie ?"))
     assert "/statut" in compared[0].text and compared[-1].choices
     single = answer_messages(kb, kb.ask("c'est quoi une scop"))
-    assert all("/statut" not in m.text for m in single[:1]) or len(single) == 1
+    assert len(single) == 1 and "/statut" not in single[0].text
