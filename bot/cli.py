@@ -31,6 +31,16 @@ def _setup_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def write_document(content: bytes, output: str | None, written: str) -> None:
+    """To ``-o FILE`` (saying ``written`` « dans FILE » on stderr), or to stdout for a pipe."""
+    if output:
+        Path(output).write_bytes(content)
+        print(f"{written} dans {output}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+
+
 def _fail(message: str, code: int = 1) -> int:
     print(message, file=sys.stderr)
     return code
@@ -85,12 +95,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         finally:
             await storage.close()
         document = build_export(records, load_flows(), args.format, user=args.user)
-        if args.output:
-            Path(args.output).write_bytes(document.content)
-            print(f"Export écrit dans {args.output}", file=sys.stderr)
-        else:
-            sys.stdout.buffer.write(document.content)
-            sys.stdout.flush()
+        write_document(document.content, args.output, "Export écrit")
         return 0
 
     try:

@@ -13,7 +13,6 @@ import asyncio
 import json
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 EXIT_REFUSED = 3
@@ -96,6 +95,7 @@ def _refuse() -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    from bot.cli import write_document
     from bot.workshop_routes import charts, synthesis_data, workshop_texts
     from flows.registry import load_flows
     from storage.repository import open_storage
@@ -117,12 +117,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
             return 1
         drawn = charts(data) if args.format == "html" else []
         document = render_synthesis(data, args.format, workshop_texts(), drawn)
-        if args.output:
-            Path(args.output).write_bytes(document.content)
-            print(f"Synthèse écrite dans {args.output}", file=sys.stderr)
-        else:
-            sys.stdout.buffer.write(document.content)
-            sys.stdout.flush()
+        write_document(document.content, args.output, "Synthèse écrite")
         return 0
 
     return _run(main)
