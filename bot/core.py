@@ -181,6 +181,10 @@ class Assistant:
             if 1 <= index <= len(offered):
                 return await self._payload(turn, offered[index - 1])
             return [turn.say("choices.out_of_range")]
+        if number:
+            # A lone number is never a question for the knowledge base (« 1 » once matched
+            # an article number): it answers a list that is no longer there.
+            return [turn.say("choices.no_list")]
         from bot import routes
 
         return await routes.free_text(turn, text)

@@ -243,3 +243,9 @@ async def test_drawing_a_chart_does_not_hold_up_other_people(assistant):
 
     await asyncio.gather(last_answer(), meanwhile())
     assert finished == ["other", "drawer"]
+
+
+async def test_a_lone_number_with_no_list_is_not_sent_to_the_knowledge_base(alice, assistant):
+    await alice.say("1")
+    assert "pas de liste en cours" in alice.text()
+    assert await assistant.storage.list_kb_gaps() == []
