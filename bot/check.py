@@ -90,13 +90,11 @@ def _check_workshop(flows: dict[str, Flow]) -> list[str]:
     from datetime import UTC, datetime
 
     problems: list[str] = []
-    try:
-        from bot.privacy import privacy_texts
-        from bot.workshop_routes import chat_messages, workshop_texts
-        from storage.workshop_synthesis import WorkshopInfo, build_synthesis, render_synthesis
-        from storage.workshops import Participation
-    except ImportError as exc:
-        return [f"module des ateliers introuvable ({exc})."]
+    from bot.privacy import privacy_texts
+    from bot.workshop_routes import chat_messages, workshop_texts
+    from storage.workshop_synthesis import WorkshopInfo, build_synthesis, render_synthesis
+    from storage.workshops import Participation
+
     try:
         texts = workshop_texts()
         privacy_texts()
@@ -131,17 +129,13 @@ def run_checks(verbose: bool = False) -> int:
     except ContentError as exc:
         problems.append(str(exc))
         texts = None
+    from knowledge.base import check_knowledge, load_knowledge
+
     entries = 0
-    try:
-        from knowledge.base import check_knowledge, load_knowledge
-    except ImportError:
-        problems.append("module knowledge.base introuvable : la base de connaissances n'est "
-                        "pas installée.")
-    else:
-        kb_problems = check_knowledge()
-        problems.extend(str(p) for p in kb_problems)
-        if not kb_problems:
-            entries = len(load_knowledge().entries)
+    kb_problems = check_knowledge()
+    problems.extend(str(p) for p in kb_problems)
+    if not kb_problems:
+        entries = len(load_knowledge().entries)
     problems.extend(_check_templates(flows))
     problems.extend(_check_workshop(flows))
     if problems:

@@ -15,7 +15,7 @@ from pathlib import Path
 EXIT_USAGE = 2
 
 
-def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def settings_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from bot.config import Settings
 
     return Settings.from_env(database_url=getattr(args, "db", None))
@@ -53,7 +53,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from bot.core import Assistant
     from storage.db import DatabaseUrlError
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     _setup_logging("WARNING")
 
     async def main() -> None:
@@ -75,13 +75,14 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     import asyncio
 
+    from bot.identity import console_key
     from flows.registry import load_flows
     from storage.db import DatabaseUrlError
     from storage.exports import build_export
     from storage.repository import open_storage
 
-    settings = _settings(args)
-    user_key = args.user if ":" in args.user else f"console:{args.user}"
+    settings = settings_from_args(args)
+    user_key = console_key(args.user)
 
     async def main() -> int:
         storage = await open_storage(settings.database_url)
@@ -115,7 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from bot.runner import NothingToServe, run
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     _setup_logging(settings.log_level)
     try:
         asyncio.run(run(settings))
@@ -163,12 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("ask", cmd_ask, "répondre à une question depuis la base de connaissances",
             db=False)
-    try:
-        from knowledge.cli import add_ask_arguments
-    except ImportError:
-        p.add_argument("question", nargs="*")
-    else:
-        add_ask_arguments(p)
+    from knowledge.cli import add_ask_arguments, add_gaps_arguments
+
+    add_ask_arguments(p)
 
     p = add("export", cmd_export, "exporter les sessions et synthèses d'un utilisateur")
     p.add_argument("--user", required=True)
@@ -185,24 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
     kb_sub = kb.add_subparsers(dest="kb_command", metavar="SOUS-COMMANDE")
     gaps = kb_sub.add_parser("gaps", help="questions sans réponse et réponses jugées inutiles")
     gaps.set_defaults(func=cmd_kb_gaps)
-    try:
-        from knowledge.cli import add_gaps_arguments
-    except ImportError:
-        gaps.add_argument("--db", metavar="URL")
-    else:
-        add_gaps_arguments(gaps)
+    add_gaps_arguments(gaps)
 
-    _add_optional_commands(sub)
+    from bot.cli_workshop import add_commands
+
+    add_commands(sub)  # workshop create|summary|…, purge
     return parser
-
-
-def _add_optional_commands(sub: argparse._SubParsersAction) -> None:
-    """Commands whose modules may live elsewhere (workshops, privacy)."""
-    try:
-        from bot.cli_workshop import add_commands
-    except ImportError:
-        return
-    add_commands(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,6 @@ on stderr, the same whether the code exists or not, and exits with status 3.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from datetime import UTC, datetime
@@ -19,16 +18,20 @@ EXIT_REFUSED = 3
 
 
 def _key(name: str) -> str:
-    return name if ":" in name else f"console:{name}"
+    from bot.identity import console_key
+
+    return console_key(name)
 
 
 def _settings(args: argparse.Namespace) -> Any:
-    from bot.config import Settings
+    from bot.cli import settings_from_args
 
-    return Settings.from_env(database_url=getattr(args, "db", None))
+    return settings_from_args(args)
 
 
 def _run(main: Any) -> int:
+    import asyncio
+
     from storage.db import DatabaseUrlError
 
     try:
@@ -98,20 +101,14 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from bot.cli import write_document
     from bot.workshop_routes import charts, synthesis_data, workshop_texts
     from flows.registry import load_flows
-    from storage.repository import open_storage
     from storage.workshop_synthesis import render_synthesis
-    from storage.workshops import readable_workshop
 
     async def main() -> int:
-        storage = await open_storage(_settings(args).database_url)
-        try:
-            async with storage.sessions() as db, db.begin():
-                workshop = await readable_workshop(db, args.code, _key(args.facilitator))
-                if workshop is None:
-                    return _refuse()
-                data = await synthesis_data(db, workshop, load_flows())
-        finally:
-            await storage.close()
+        flows = load_flows()
+        allowed, data = await _on_workshop(
+            args, lambda db, workshop: synthesis_data(db, workshop, flows))
+        if not allowed:
+            return _refuse()
         if data is None:
             print(_plain(workshop_texts()("join.unavailable")), file=sys.stderr)
             return 1
@@ -123,21 +120,30 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return _run(main)
 
 
-def _on_workshop(args: argparse.Namespace, action: Any) -> int:
-    """Run ``action(db, workshop) -> message`` on a workshop the facilitator may manage."""
+async def _on_workshop(args: argparse.Namespace, action: Any) -> tuple[bool, Any]:
+    """``(allowed, await action(db, workshop))`` in one transaction, for a workshop that
+    ``args.facilitator`` may manage; ``(False, None)`` otherwise, code unknown or not."""
     from storage.repository import open_storage
     from storage.workshops import readable_workshop
 
+    storage = await open_storage(_settings(args).database_url)
+    try:
+        async with storage.sessions() as db, db.begin():
+            workshop = await readable_workshop(db, args.code, _key(args.facilitator))
+            if workshop is None:
+                return False, None
+            return True, await action(db, workshop)
+    finally:
+        await storage.close()
+
+
+def _report(args: argparse.Namespace, action: Any) -> int:
+    """Run ``action`` on a managed workshop and print the message it returns."""
+
     async def main() -> int:
-        storage = await open_storage(_settings(args).database_url)
-        try:
-            async with storage.sessions() as db, db.begin():
-                workshop = await readable_workshop(db, args.code, _key(args.facilitator))
-                if workshop is None:
-                    return _refuse()
-                message = await action(db, workshop)
-        finally:
-            await storage.close()
+        allowed, message = await _on_workshop(args, action)
+        if not allowed:
+            return _refuse()
         print(message, file=sys.stderr)
         return 0
 
@@ -152,7 +158,7 @@ def cmd_cofacilitator(args: argparse.Namespace) -> int:
             return f"« {args.add} » co-anime l'atelier."
         return f"« {args.add} » anime déjà cet atelier."
 
-    return _on_workshop(args, add)
+    return _report(args, add)
 
 
 def cmd_close(args: argparse.Namespace) -> int:
@@ -162,7 +168,7 @@ def cmd_close(args: argparse.Namespace) -> int:
         await close_workshop(db, workshop)
         return "Atelier fermé : il n'accepte plus de nouvelles réponses."
 
-    return _on_workshop(args, close)
+    return _report(args, close)
 
 
 def cmd_purge(args: argparse.Namespace) -> int:

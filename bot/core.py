@@ -224,9 +224,6 @@ def _remember_choices(turn: Turn, replies: list[Outgoing]) -> None:
 
 
 def _load_knowledge() -> Any:
-    try:
-        from knowledge.base import load_knowledge
-    except ImportError:
-        log.warning("knowledge base module unavailable: free questions get a fallback")
-        return None
+    from knowledge.base import load_knowledge
+
     return load_knowledge()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bot import privacy
 from bot.messages import Attachment, Outgoing
 from bot.payloads import StepButton
 from bot.presenter import notice_text, question_message, step_help
@@ -30,17 +31,10 @@ async def start_flow(turn: Turn, flow: Flow, workshop_id: int | None = None,
     """Start the flow, or resume it where the person left it."""
     conv = turn.conv
     replies: list[Outgoing] = list(preface)
-    try:  # the RGPD notice, once per person, before their first answer (issue 7)
-        from bot.privacy import notice_once
-    except ImportError:
-        pass
-    else:
-        replies[:0] = notice_once(turn)
+    replies[:0] = privacy.notice_once(turn)  # once per person, before their first answer
     active = await conv.active_session()
     if active is not None and (active.flow_id != flow.id or active.workshop_id != workshop_id):
-        other = turn.flows.get(active.flow_id)
-        if other is not None:
-            replies.append(turn.say("flow.paused_other", title=other.title, command=other.command))
+        replies.extend(_paused(turn, active))
     existing = await conv.open_session_for(flow.id, workshop_id)
     if existing is not None:
         state = await conv.load(existing)
@@ -196,6 +190,11 @@ async def pause_active(turn: Turn) -> list[Outgoing]:
     if active is None:
         return []
     turn.conv.set_state(session_id=None)
+    return _paused(turn, active)
+
+
+def _paused(turn: Turn, active: SessionRow) -> list[Outgoing]:
+    """« Le parcours X est mis en pause ; tapez /x pour le reprendre »."""
     flow = turn.flows.get(active.flow_id)
     if flow is None:
         return []

@@ -17,6 +17,11 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+def console_key(name: str) -> str:
+    """The key of ``coopbot chat --user NAME``; a full key (``telegram:…``) is kept as is."""
+    return name if ":" in name else f"console:{name}"
+
+
 def pseudonym(secret: str, channel: str, platform_id: str) -> str:
     if channel == "console":
         return f"console:{platform_id}"

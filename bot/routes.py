@@ -29,10 +29,8 @@ def command_table(assistant: Assistant) -> dict[str, Handler]:
         "export": export,
         "reprendre": resume,
     }
-    try:
-        from bot import workshop_routes
-    except ImportError:
-        return table
+    from bot import workshop_routes
+
     table.update(workshop_routes.command_table())
     return table
 

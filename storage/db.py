@@ -66,10 +66,6 @@ def async_url(url: str) -> str:
     )
 
 
-def is_sqlite(url: str) -> bool:
-    return make_url(async_url(url)).get_backend_name() == "sqlite"
-
-
 _PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON")
 """WAL: readers never wait for the writer. NORMAL: a commit survives the process
 being killed (the crash test), not a power cut between two checkpoints."""

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -41,7 +41,6 @@ from storage.models import (
     FlowSession,
     KbGap,
     KeyValue,
-    ProcessedEvent,
     User,
     utcnow,
 )
@@ -605,12 +604,6 @@ class Storage:
             )
             return [(q, k, int(n)) for q, k, n in (await db.execute(stmt)).all()]
 
-    async def purge_events(self, older_than: timedelta) -> int:
-        async with self.sessions() as db, db.begin():
-            result = await db.execute(
-                delete(ProcessedEvent).where(ProcessedEvent.processed_at < utcnow() - older_than)
-            )
-            return int(result.rowcount or 0)
 
 
 async def _sessions_of(

@@ -18,10 +18,9 @@ from flows.charts.common import (
     INK,
     LEVIER_FORT,
     WIDTH_INCHES,
-    Bar,
     _png,
     _pyplot,
-    horizontal_bars,
+    factor_family_bars,
 )
 
 
@@ -65,17 +64,7 @@ def factor_chart(factors: dict[str, Any], title: str, missing: str) -> bytes | N
         return None
     scale = factors.get("scale") or []
     top = float(factors.get("scale_max") or 4)
-    return horizontal_bars(
-        [Bar(str(f.get("short") or f.get("label")), f.get("score")) for f in families],
-        title=title,
-        low=1.0,
-        high=top,
-        origin=(1.0 + top) / 2,
-        ticks=[float(t) for t in range(1, int(top) + 1)],
-        low_label=str(scale[0]) if scale else "",
-        high_label=str(scale[-1]) if scale else "",
-        missing_label=missing,
-    )
+    return factor_family_bars(families, title, scale, top, missing)
 
 
 def workshop_charts(synthesis: dict[str, Any], texts: Callable[..., str]) -> (

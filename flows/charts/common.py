@@ -204,3 +204,21 @@ def radar(
     fig.suptitle(title, fontsize=15, fontweight="bold", color=INK)
     fig.tight_layout()
     return _png(fig)
+
+
+def factor_family_bars(families: list[dict[str, Any]], title: str, scale: list[Any],
+                       top: float, missing: str) -> bytes:
+    """Family scores on the 1…top factor scale, brakes left of the middle, levers right:
+    the facteurs self-check and the workshop synthesis draw the same picture."""
+    return horizontal_bars(
+        [Bar(str(f.get("short") or f.get("label") or f.get("id")), f.get("score"))
+         for f in families],
+        title=title,
+        low=1.0,
+        high=top,
+        origin=(1.0 + top) / 2,
+        ticks=[float(t) for t in range(1, int(top) + 1)],
+        low_label=str(scale[0]) if scale else "",
+        high_label=str(scale[-1]) if scale else "",
+        missing_label=missing,
+    )

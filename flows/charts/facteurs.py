@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from flows.charts import chart
-from flows.charts.common import Bar, horizontal_bars
+from flows.charts.common import factor_family_bars
 
 
 @chart("facteurs")
@@ -25,16 +25,5 @@ def facteurs_chart(summary: dict[str, Any]) -> bytes | None:
     scale = summary.get("scale") or []
     top = float(summary.get("scale_max") or 4)
     texts = summary.get("chart") or {}
-    bars = [Bar(str(f.get("short") or f.get("label") or f.get("id")), f.get("score"))
-            for f in families]
-    return horizontal_bars(
-        bars,
-        title=str(texts.get("title") or ""),
-        low=1.0,
-        high=top,
-        origin=(1.0 + top) / 2,
-        ticks=[float(t) for t in range(1, int(top) + 1)],
-        low_label=str(scale[0]) if scale else "",
-        high_label=str(scale[-1]) if scale else "",
-        missing_label=str(texts.get("missing") or ""),
-    )
+    return factor_family_bars(families, str(texts.get("title") or ""), scale, top,
+                              str(texts.get("missing") or ""))
