@@ -22,41 +22,17 @@ def question_message(flow: Flow, q: Question, texts: Texts, can_go_back: bool) -
     else:
         header = texts("question_header_nosection", position=q.position, total=q.total)
     index = flow.index(step.id)
-    choices: list[Choice] = []
-    hint = ""
-    match step.type:
-        case "choice" | "scale":
-            choices = [
-                Choice(o.label, StepButton("o", flow.id, flow.version, index, i).encode())
-                for i, o in enumerate(step.options, start=1)
-            ]
-            key = "hint_choice_comment" if step.comment else "hint_choice"
-            hint = texts(key, max=len(step.options))
-        case "multichoice":
-            choices = [
-                Choice(
-                    texts("label_selected", label=o.label) if o.value in q.selection else o.label,
-                    StepButton("t", flow.id, flow.version, index, i).encode(),
-                )
-                for i, o in enumerate(step.options, start=1)
-            ]
-            hint = texts("hint_multichoice")
-        case "yesno":
-            choices = [
-                Choice(texts(label), StepButton("o", flow.id, flow.version, index, i).encode())
-                for i, label in ((1, "label_yes"), (2, "label_no"))
-            ]
-            hint = texts("hint_yesno")
-        case "number":
-            if step.min is not None and step.max is not None:
-                hint = texts("hint_number_range", min=_num(step.min), max=_num(step.max))
-            else:
-                hint = texts("hint_number")
-        case "text":
-            hint = ""
-    lines = [header, step.ask]
-    if hint:
-        lines.append(hint)
+    if step.type == "multichoice":  # labels follow the ticks: built every time
+        choices = tuple(
+            Choice(
+                texts("label_selected", label=o.label) if o.value in q.selection else o.label,
+                StepButton("t", flow.id, flow.version, index, i).encode(),
+            )
+            for i, o in enumerate(step.options, start=1)
+        )
+        text = _static_text(flow, index, texts)
+    else:
+        choices, text = _static_parts(flow, index, texts)
     actions: list[Choice] = []
     if step.type == "multichoice" and q.selection:
         actions.append(
@@ -67,7 +43,61 @@ def question_message(flow: Flow, q: Question, texts: Texts, can_go_back: bool) -
         actions.append(Choice(texts("label_back"), "/retour"))
     if step.optional:
         actions.append(Choice(texts("label_skip"), "/passer"))
-    return Outgoing(text="\n".join(lines), choices=tuple(choices), actions=tuple(actions))
+    return Outgoing(text=f"{header}\n{text}", choices=choices, actions=tuple(actions))
+
+
+_STATIC: dict[tuple[int, int, int], tuple[Flow, Texts, tuple[Choice, ...], str]] = {}
+"""What a question shows that never changes (its buttons, its text and hint), per flow
+object, step and catalogue: built once instead of at every message. Each entry holds
+its flow and catalogue, so their ``id`` cannot be reused while the entry exists."""
+_STATIC_MAX = 2048
+
+
+def _static_parts(flow: Flow, index: int, texts: Texts) -> tuple[tuple[Choice, ...], str]:
+    key = (id(flow), index, id(texts))
+    entry = _STATIC.get(key)
+    if entry is None or entry[0] is not flow or entry[1] is not texts:
+        if len(_STATIC) >= _STATIC_MAX:  # flows reloaded many times (tests): start afresh
+            _STATIC.clear()
+        entry = (flow, texts, _buttons(flow, index, texts), _static_text(flow, index, texts))
+        _STATIC[key] = entry
+    return entry[2], entry[3]
+
+
+def _buttons(flow: Flow, index: int, texts: Texts) -> tuple[Choice, ...]:
+    step = flow.steps[index]
+    match step.type:
+        case "choice" | "scale":
+            return tuple(
+                Choice(o.label, StepButton("o", flow.id, flow.version, index, i).encode())
+                for i, o in enumerate(step.options, start=1)
+            )
+        case "yesno":
+            return tuple(
+                Choice(texts(label), StepButton("o", flow.id, flow.version, index, i).encode())
+                for i, label in ((1, "label_yes"), (2, "label_no"))
+            )
+    return ()
+
+
+def _static_text(flow: Flow, index: int, texts: Texts) -> str:
+    """The question and the hint under it."""
+    step = flow.steps[index]
+    hint = ""
+    match step.type:
+        case "choice" | "scale":
+            key = "hint_choice_comment" if step.comment else "hint_choice"
+            hint = texts(key, max=len(step.options))
+        case "multichoice":
+            hint = texts("hint_multichoice")
+        case "yesno":
+            hint = texts("hint_yesno")
+        case "number":
+            if step.min is not None and step.max is not None:
+                hint = texts("hint_number_range", min=_num(step.min), max=_num(step.max))
+            else:
+                hint = texts("hint_number")
+    return f"{step.ask}\n{hint}" if hint else step.ask
 
 
 def notice_text(notice: Notice, texts: Texts) -> str:

@@ -78,19 +78,26 @@ def current_step(flow: Flow, state: FlowState) -> Step | None:
     if state.status != "in_progress":
         return None
     passed = set(state.history)
+    answers = state.answers
     for step in flow.steps:
-        if step.id not in passed and step.visible(state.answers):
+        # ``not step.when``: most steps have no condition (checked at every message).
+        if step.id not in passed and (not step.when or step.visible(answers)):
             return step
     return None
 
 
-def question(flow: Flow, state: FlowState) -> Question | None:
-    step = current_step(flow, state)
+def question(flow: Flow, state: FlowState, step: Step | None = None) -> Question | None:
+    """The current question with its progress (``step``: the current step, if known)."""
+    step = step or current_step(flow, state)
     if step is None:
         return None
     passed_ids = set(state.history)
-    passed = sum(1 for s in flow.steps if s.id in passed_ids)
-    ahead = sum(1 for s in flow.steps if s.id not in passed_ids and _may_be_asked(s, state))
+    passed = ahead = 0
+    for s in flow.steps:
+        if s.id in passed_ids:
+            passed += 1
+        elif not s.when or _may_be_asked(s, state):
+            ahead += 1
     return Question(step, passed + 1, passed + ahead, state.selection)
 
 
@@ -199,9 +206,11 @@ def _record(flow: Flow, state: FlowState, step: Step, parsed: Parsed) -> Transit
 
 def _advance(flow: Flow, state: FlowState) -> Transition:
     """After a step was passed: the next question, or completion."""
-    if current_step(flow, state) is None:
+    step = current_step(flow, state)
+    if step is None:
         return Transition(replace(state, status="completed"), (Completed(),))
-    return Transition(state, _next(flow, state))
+    q = question(flow, state, step)
+    return Transition(state, (q,) if q else (Completed(),))
 
 
 def _next(flow: Flow, state: FlowState) -> tuple[Output, ...]:

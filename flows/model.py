@@ -109,12 +109,19 @@ class Flow:
     """Name of the summariser and of its templates (``storage/templates/<summary>.*``)."""
     meta: dict[str, Any] = field(default_factory=dict)
     path: str = ""
+    _positions: dict[str, int] = field(init=False, repr=False, compare=False)
+    """Step id → index; asked at every message (button payloads, progress)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_positions", {s.id: i for i, s in enumerate(self.steps)})
 
     def step(self, step_id: str) -> Step | None:
-        return next((s for s in self.steps if s.id == step_id), None)
+        position = self._positions.get(step_id)
+        return None if position is None else self.steps[position]
 
     def index(self, step_id: str) -> int:
-        return next(i for i, s in enumerate(self.steps) if s.id == step_id)
+        """Position of a step of this flow (``KeyError`` for an unknown id)."""
+        return self._positions[step_id]
 
 
 def load_flow(path: Path) -> Flow:
