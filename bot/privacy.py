@@ -113,13 +113,11 @@ async def forget(turn: Turn, _args: str) -> list[Outgoing]:
 
 
 async def confirm_forget(turn: Turn, text: str) -> list[Outgoing]:
-    from storage.privacy import forget_user
-
     elsewhere = await moved_on(turn, text)
     if elsewhere is not None:
         return elsewhere
     t = privacy_texts()
     if " ".join(text.lower().split()) not in YES:
         return [Outgoing(text=t("forget.kept"))]
-    await forget_user(turn.conv.db, turn.incoming.user_key)
+    await turn.conv.forget()
     return [Outgoing(text=t("forget.done"))]

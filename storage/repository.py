@@ -9,15 +9,15 @@ no acknowledged answer, and two workers never interleave one person's messages.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -44,6 +44,7 @@ from storage.models import (
     User,
     utcnow,
 )
+from storage.session_cache import SessionCache
 
 
 class DuplicateEvent(Exception):
@@ -116,12 +117,14 @@ class _Sql:
 
     @staticmethod
     def dump(value: Any) -> str:
-        return json.dumps(value)
+        """orjson: several times faster than :mod:`json`, and JSON is encoded or decoded
+        five or six times per message (answer, history, the person's state)."""
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
     def load(self, value: Any) -> Any:
         """JSON columns: asyncpg decodes them already (SQLAlchemy's codec); SQLite gives
         text, or a number (a column typed JSON has numeric affinity: '1' is stored as 1)."""
-        return json.loads(value) if not self.pg and isinstance(value, str) else value
+        return orjson.loads(value) if not self.pg and isinstance(value, str) else value
 
     async def fetch(self, text: str, *args: Any) -> list[Sequence[Any]]:
         if self.pg:
@@ -198,14 +201,20 @@ class Conversation:
     """One person's state during the handling of one message."""
 
     def __init__(self, bind: AsyncConnection | Callable[[], AsyncEngine], user: UserRow,
-                 sql: _Sql) -> None:
+                 sql: _Sql, cache: SessionCache, now: datetime) -> None:
         self._bind = bind
+        self.now = now
+        """The moment of this message: every row it writes carries it."""
+        self._stamp = sql.ts(now)
         self._session: AsyncSession | None = None
         self.user = user
         self._sql = sql
+        self._cache = cache
         self._state_stored = dict(user.state)
         self._rows: dict[int, SessionRow] = {}
-        self._answers: dict[int, list[Sequence[Any]]] = {}
+        self._loaded: dict[int, tuple[dict[str, Any], dict[str, str]]] = {}
+        """Answers and comments of a session as the database holds them in this transaction."""
+        self.forgotten = False
 
     @property
     def db(self) -> AsyncSession:
@@ -237,7 +246,7 @@ class Conversation:
         inserted = await self._sql.execute(
             "INSERT INTO processed_events (channel, event_id, processed_at) VALUES ($1, $2, $3) "
             "ON CONFLICT DO NOTHING",
-            channel, event_id, self._sql.ts(utcnow()),
+            channel, event_id, self._stamp,
         )
         if inserted == 0:
             raise DuplicateEvent(event_id)
@@ -258,9 +267,25 @@ class Conversation:
         return row
 
     async def session(self, session_id: int) -> SessionRow | None:
-        """The session with its answers, in one query (``load`` then reads no more)."""
+        """The session with its answers, in one query (``load`` then reads no more).
+
+        When this process still holds the answers its last commit wrote for this
+        session, only the session row is read, to check that nobody wrote since.
+        """
         if session_id in self._rows:
             return self._rows[session_id]
+        if session_id in self._cache:
+            found = await self._sql.fetch(
+                f"SELECT {_SESSION_COLUMNS} FROM flow_sessions WHERE id = $1 AND user_id = $2",
+                session_id, self.user.id,
+            )
+            if not found:
+                return None
+            row = self._row(found[0])
+            cached = self._cache.get(row.id, row.user_id, row.started_at, row.updated_at)
+            if cached is not None:
+                self._loaded[row.id] = (dict(cached.values), dict(cached.comments))
+            return row  # on a stale entry ``load`` reads the answers
         found = await self._sql.fetch(
             f"SELECT {_SESSION_COLUMNS_S}, a.step_id, a.value, a.comment FROM flow_sessions s "
             "LEFT JOIN answers a ON a.session_id = s.id WHERE s.id = $1 AND s.user_id = $2 "
@@ -271,7 +296,7 @@ class Conversation:
             return None
         row = self._row(found[0])
         width = len(found[0]) - 3
-        self._answers[row.id] = [r[width:] for r in found if r[width] is not None]
+        self._loaded[row.id] = self._decode([r[width:] for r in found if r[width] is not None])
         return row
 
     async def active_session(self) -> SessionRow | None:
@@ -296,26 +321,30 @@ class Conversation:
         )
         return self._row(found[0]) if found else None
 
-    async def load(self, row: SessionRow) -> FlowState:
-        answers = self._answers.get(row.id)
-        if answers is None:
-            answers = await self._sql.fetch(
-                "SELECT step_id, value, comment FROM answers WHERE session_id = $1 ORDER BY id",
-                row.id,
-            )
-            self._answers[row.id] = answers
+    def _decode(self, answers: Sequence[Sequence[Any]]) -> tuple[dict[str, Any], dict[str, str]]:
         values: dict[str, Any] = {}
         comments: dict[str, str] = {}
         for step_id, value, comment in answers:
             values[step_id] = self._sql.load(value)
             if comment:
                 comments[step_id] = comment
+        return values, comments
+
+    async def load(self, row: SessionRow) -> FlowState:
+        loaded = self._loaded.get(row.id)
+        if loaded is None:
+            found = await self._sql.fetch(
+                "SELECT step_id, value, comment FROM answers WHERE session_id = $1 ORDER BY id",
+                row.id,
+            )
+            loaded = self._loaded[row.id] = self._decode(found)
+        values, comments = loaded
         return FlowState(
             flow_id=row.flow_id,
             version=row.flow_version,
             history=tuple(row.history or ()),
-            answers=values,
-            comments=comments,
+            answers=dict(values),
+            comments=dict(comments),
             status=row.status,  # type: ignore[arg-type]
             selection=tuple(row.selection or ()),
         )
@@ -324,7 +353,6 @@ class Conversation:
         self, state: FlowState, workshop_id: int | None = None
     ) -> SessionRow:
         sql = self._sql
-        now = utcnow()
         found = await sql.fetch(
             "INSERT INTO flow_sessions (user_id, flow_id, flow_version, status, history, "
             "selection, workshop_id, started_at, updated_at) "
@@ -332,10 +360,10 @@ class Conversation:
             f"RETURNING {_SESSION_COLUMNS}",
             self.user.id, state.flow_id, state.version, state.status,
             sql.dump(list(state.history)), sql.dump(list(state.selection)), workshop_id,
-            sql.ts(now),
+            self._stamp,
         )
         row = self._row(found[0])
-        self._answers[row.id] = []
+        self._loaded[row.id] = ({}, {})
         await self._write_answers(row, FlowState(state.flow_id, state.version), state)
         return row
 
@@ -345,7 +373,7 @@ class Conversation:
         row.selection = list(after.selection)
         row.status = after.status
         row.flow_version = after.version
-        row.updated_at = utcnow()
+        row.updated_at = self.now
         await self._write_row(row)
 
     async def _write_row(self, row: SessionRow) -> None:
@@ -354,19 +382,19 @@ class Conversation:
             "UPDATE flow_sessions SET history = $2, selection = $3, status = $4, "
             "flow_version = $5, updated_at = $6 WHERE id = $1",
             row.id, sql.dump(list(row.history)), sql.dump(list(row.selection)), row.status,
-            row.flow_version, sql.ts(row.updated_at),
+            row.flow_version,
+            self._stamp if row.updated_at is self.now else sql.ts(row.updated_at),
         )
         row.stored = row.snapshot()
 
     async def _write_answers(self, row: SessionRow, before: FlowState, after: FlowState) -> None:
         sql = self._sql
-        self._answers.pop(row.id, None)  # re-read if loaded again in this message
         for step_id in before.answers:
             if step_id not in after.answers:
                 await sql.execute(
                     "DELETE FROM answers WHERE session_id = $1 AND step_id = $2", row.id, step_id
                 )
-        now = sql.ts(utcnow())
+        now = self._stamp
         for step_id, value in after.answers.items():
             comment = after.comments.get(step_id)
             if step_id in before.answers and before.answers[step_id] == value and (
@@ -380,13 +408,14 @@ class Conversation:
                 "answered_at = excluded.answered_at",
                 row.id, step_id, sql.dump(value), comment, now,
             )
+        self._loaded[row.id] = (dict(after.answers), dict(after.comments))
 
     async def save_summary(self, row: SessionRow, data: dict[str, Any]) -> None:
         sql = self._sql
         await sql.execute(
             "INSERT INTO summaries (session_id, data, created_at) VALUES ($1, $2, $3) "
             "ON CONFLICT (session_id) DO UPDATE SET data = excluded.data",
-            row.id, sql.dump(data), sql.ts(utcnow()),
+            row.id, sql.dump(data), self._stamp,
         )
 
     async def user_sessions(self, flow_id: str | None = None) -> list[SessionRecord]:
@@ -397,8 +426,27 @@ class Conversation:
         """In this transaction: a second connection would wait for our SQLite lock."""
         await self._sql.execute(
             "INSERT INTO kb_gaps (question, kind, entry_id, created_at) VALUES ($1, $2, $3, $4)",
-            question[:500], kind, entry_id, self._sql.ts(utcnow()),
+            question[:500], kind, entry_id, self._stamp,
         )
+
+    async def forget(self) -> None:
+        """Delete every trace of this person, in this transaction and in memory."""
+        from storage.privacy import forget_user
+
+        await forget_user(self.db, self.user.key)
+        self._rows.clear()
+        self._loaded.clear()
+        self.forgotten = True
+
+    def _remember(self) -> None:
+        """After the commit: keep what the sessions now hold for the next message."""
+        if self.forgotten:
+            self._cache.drop_user(self.user.id)
+            return
+        for row in self._rows.values():
+            loaded = self._loaded.get(row.id)
+            if loaded is not None:
+                self._cache.put(row.id, row.user_id, row.started_at, row.updated_at, *loaded)
 
     async def summary_of(self, row: SessionRow) -> dict[str, Any] | None:
         found = await self._sql.fetch("SELECT data FROM summaries WHERE session_id = $1", row.id)
@@ -408,7 +456,7 @@ class Conversation:
         """Write what changed by assignment: the person's state, a session's status."""
         for row in self._rows.values():
             if row.snapshot() != row.stored:
-                row.updated_at = utcnow()
+                row.updated_at = self.now
                 await self._write_row(row)
         if self.user.state != self._state_stored:
             await self._sql.execute(
@@ -441,6 +489,7 @@ class Storage:
         self._borrowing: AsyncEngine | None = None
         self._checkpointer = Checkpointer(self._inline.path) if self._inline else None
         self._pg_turns: asyncio.Semaphore | None = None
+        self.session_cache = SessionCache()
 
     @property
     def dialect(self) -> str:
@@ -473,7 +522,9 @@ class Storage:
         code asks for one, borrows that connection (``storage.db.BorrowedConnection``).
         """
         assert self._inline is not None
-        async with self._inline.writer.hold():
+        writer = self._inline.writer
+        await writer.acquire()  # not ``async with``: one context manager less per message
+        try:
             if self._direct is None:
                 self._direct = self._inline.connect()
                 assert self._checkpointer is not None
@@ -495,21 +546,23 @@ class Storage:
                                       found[0][0], _sqlite_ts(now))
                 user = UserRow(id=found[0][0], key=user_key,
                                state=dict(sql.load(found[0][1]) or {}))
-                conv = Conversation(self._borrowing_engine, user, sql)
+                conv = Conversation(self._borrowing_engine, user, sql, self.session_cache, now)
                 yield conv
                 await conv._flush()
                 if conv._session is not None:
                     await conv._session.flush()
                 await direct.commit()
+                conv._remember()
             except BaseException:
                 await direct.rollback()
                 raise
             finally:
                 if conv is not None and conv._session is not None:
                     await conv._session.close()
+        finally:
+            writer.release()
 
-    @asynccontextmanager
-    async def conversation(self, user_key: str) -> AsyncIterator[Conversation]:
+    def conversation(self, user_key: str) -> AbstractAsyncContextManager[Conversation]:
         """A transaction holding the person's lock; committed when the block ends.
 
         The first statement creates the person or touches ``last_seen_at``; on
@@ -522,9 +575,12 @@ class Storage:
         inside rolls everything back and propagates.
         """
         if self._inline is not None:
-            async with self._sqlite_conversation(user_key) as conv:
-                yield conv
-            return
+            return self._sqlite_conversation(user_key)
+        return self._server_conversation(user_key)
+
+    @asynccontextmanager
+    async def _server_conversation(self, user_key: str) -> AsyncIterator[Conversation]:
+        """PostgreSQL (or SQLite in memory): a pooled connection, the row lock."""
         if self._pg_turns is None:
             self._pg_turns = asyncio.Semaphore(_PG_CONVERSATIONS)
         async with self._pg_turns, self.engine.connect() as conn:
@@ -541,13 +597,14 @@ class Storage:
             driver = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
             sql = _Sql(driver, self.dialect)
             user = UserRow(id=found[0], key=user_key, state=dict(sql.load(found[1]) or {}))
-            conv = Conversation(conn, user, sql)
+            conv = Conversation(conn, user, sql, self.session_cache, now)
             try:
                 yield conv
                 await conv._flush()
                 if conv._session is not None:
                     await conv._session.flush()
                 await conn.commit()
+                conv._remember()
             finally:
                 if conv._session is not None:
                     await conv._session.close()
