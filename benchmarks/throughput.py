@@ -7,7 +7,7 @@ returns. Each simulated person sends the 26 messages of the questionnaire
 (``/facteurs``, a role, a project name, 23 marks, with varied answers), one after
 the other, as a person would: the next message waits for the reply.
 
-Three measurements per database:
+Measurements:
 - capacity: all people at once, no pause between messages; messages per second
   is the saturated throughput. (Latency there is queueing: about people/rate.)
   A message's latency runs from when it is sent, including its wait for the
