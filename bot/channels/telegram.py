@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import secrets
 from collections import OrderedDict
@@ -62,6 +63,10 @@ from bot.config import Settings
 from bot.messages import Incoming, Outgoing
 from bot.texts import texts
 
+# Opt in now to what python-telegram-bot 23 does anyway: time periods such as
+# ``RetryAfter.retry_after`` are ``timedelta``. Without it PTB warns each time
+# Telegram refuses a send for flood control. Nothing here reads those as numbers.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 logger = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
@@ -337,9 +342,11 @@ def _harmless(exc: BadRequest) -> bool:
 
 
 def _describe(exc: TelegramError) -> str:
-    """Exception class and Telegram's own description; never message contents."""
-    if isinstance(exc, RetryAfter):
-        return f"RetryAfter({exc.retry_after})"
+    """Exception class and Telegram's own description; never message contents.
+
+    (For ``RetryAfter`` the description gives the delay: reading ``retry_after``
+    itself raised PTB's deprecation warning at every flood-control refusal.)
+    """
     return f"{type(exc).__name__}: {exc.message[:200]}"
 
 
