@@ -20,7 +20,7 @@ from bot import flow_turns
 from bot.config import Settings
 from bot.identity import new_secret, pseudonym
 from bot.locks import KeyedLocks
-from bot.messages import Incoming, Outgoing
+from bot.messages import Incoming, Outgoing, from_stored_form, stored_form
 from bot.payloads import decode_step_button
 from bot.texts import Texts, texts
 from bot.turn import Turn
@@ -141,7 +141,16 @@ class Assistant:
                     turn = Turn(self, incoming, conv)
                     replies = await self._route(turn)
                     _remember_choices(turn, replies)
-            except DuplicateEvent:
+                    if incoming.message_id and replies:
+                        await conv.keep_replies(incoming.channel, incoming.message_id,
+                                                stored_form(replies))
+            except DuplicateEvent as duplicate:
+                if duplicate.unsent and not await self.storage.handler_alive(duplicate.handler):
+                    # Handled before, but that worker died before its replies left. (While
+                    # it lives, it is still sending them: this copy is dropped.)
+                    log.info("redelivered event: its unsent replies go now (channel=%s)",
+                             incoming.channel)
+                    return from_stored_form(duplicate.unsent)
                 log.info("duplicate event dropped (channel=%s)", incoming.channel)
                 return []
             except Exception:
@@ -152,6 +161,20 @@ class Assistant:
             for later in turn.after_commit:
                 replies.extend(await loop.run_in_executor(_RENDER_THREAD, later))
         return replies
+
+    async def delivered(self, incoming: Incoming, replies: list[Outgoing]) -> None:
+        """The channel has sent ``replies`` (what ``handle`` returned for ``incoming``).
+
+        Until then they are kept with the event, so that a platform redelivering it
+        after a crash gets them again. If the process stops between the send and
+        this call, a redelivery sends them a second time: at least once, rather
+        than perhaps never.
+        """
+        if incoming.message_id and stored_form(replies):
+            try:
+                await self.storage.delivered(incoming.channel, incoming.message_id)
+            except Exception:  # the replies went out; at worst they go again later
+                log.exception("could not record a delivery (channel=%s)", incoming.channel)
 
     async def _route(self, turn: Turn) -> list[Outgoing]:
         incoming = turn.incoming

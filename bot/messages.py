@@ -65,3 +65,28 @@ class Outgoing:
     actions: tuple[Choice, ...] = field(default_factory=tuple)
     file: Attachment | None = None
     image: Attachment | None = None
+
+
+def stored_form(replies: list[Outgoing]) -> list[dict[str, object]]:
+    """Texts and buttons of the replies, for keeping them until they are delivered.
+
+    Files and pictures are left out: they are drawn again on request (``/export``),
+    and a stored chart would weigh more than all the texts of a day.
+    """
+    return [
+        {"text": r.text, "choices": [[c.label, c.payload] for c in r.choices],
+         "actions": [[c.label, c.payload] for c in r.actions]}
+        for r in replies
+        if r.text or r.choices or r.actions
+    ]
+
+
+def from_stored_form(stored: list[dict[str, object]]) -> list[Outgoing]:
+    def buttons(raw: object) -> tuple[Choice, ...]:
+        return tuple(Choice(str(label), str(payload)) for label, payload in raw or ())  # type: ignore[attr-defined]
+
+    return [
+        Outgoing(text=str(item.get("text") or ""), choices=buttons(item.get("choices")),
+                 actions=buttons(item.get("actions")))
+        for item in stored
+    ]

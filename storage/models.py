@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     ForeignKey,
     Index,
@@ -139,6 +140,14 @@ class ProcessedEvent(Base):
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    replies: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    """The replies (texts and buttons) until the channel has delivered them, then NULL:
+    an event redelivered after a crash between the commit and the sending gets
+    them again instead of nothing."""
+    owner: Mapped[str | None] = mapped_column(String(128), default=None)
+    """Key of the person the stored ``replies`` are for (forgetting clears them)."""
+    handler: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    """The worker sending them: while it lives, a redelivery does not send them again."""
 
 
 class KeyValue(Base):

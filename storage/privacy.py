@@ -5,7 +5,10 @@ the ``users`` row (with its conversation ``state``), their sessions, answers and
 summaries (cascaded from ``users``), the workshops they facilitate, the
 co-facilitations they were given, and their recent wrong join codes.
 Other tables hold no key: ``kb_gaps`` keeps unanswered questions without their
-author; ``processed_events`` keeps platform event ids for deduplication;
+author; ``processed_events`` keeps platform event ids for deduplication (and,
+for the moment between the commit of a message and the sending of its replies,
+those replies with the person's key: forgetting clears them, and the retention
+purge clears any left after a day, when no platform redelivers an event);
 ``key_values`` keeps channel state (Matrix sync token, room digests).
 
 Forgetting a facilitator (decision, documented in ``docs/workshops.md``): each
@@ -20,7 +23,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -119,6 +122,10 @@ async def forget_user(db: AsyncSession, user_key: str) -> None:
     await _release_workshops(db, user_key)
     await db.execute(delete(WorkshopFacilitator).where(WorkshopFacilitator.user_key == user_key))
     await db.execute(delete(WrongCodeAttempt).where(WrongCodeAttempt.user_key == user_key))
+    await db.execute(
+        update(ProcessedEvent).where(ProcessedEvent.owner == user_key)
+        .values(replies=null(), owner=None)
+    )
     user_id = (await db.execute(select(User.id).where(User.key == user_key))).scalar_one_or_none()
     if user_id is None:
         return
@@ -176,6 +183,11 @@ async def delete_workshop(db: AsyncSession, workshop_id: int) -> None:
     await db.execute(delete(Workshop).where(Workshop.id == workshop_id))
 
 
+UNSENT_REPLIES_KEPT = timedelta(days=1)
+"""Telegram keeps an unconfirmed update for 24 hours; Matrix resends from the stored
+sync token at the next start."""
+
+
 async def purge(db: AsyncSession, days: int) -> dict[str, int]:
     """Retention: forget people inactive for ``days`` days and workshops created before.
 
@@ -205,4 +217,11 @@ async def purge(db: AsyncSession, days: int) -> dict[str, int]:
             stmt = stmt.where(KeyValue.key.startswith(INVITE_PREFIX))
         result = await db.execute(stmt)
         counts[name] = int(result.rowcount or 0)
+    # Replies never confirmed as sent: no platform redelivers an event after a day.
+    await db.execute(
+        update(ProcessedEvent)
+        .where(ProcessedEvent.processed_at < utcnow() - UNSENT_REPLIES_KEPT,
+               ProcessedEvent.replies.is_not(None))
+        .values(replies=null(), owner=None)
+    )
     return counts

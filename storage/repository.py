@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import func, null, select, update
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -37,10 +37,18 @@ from storage.db import (
     migrate,
     session_factory,
 )
+from storage.liveness import (
+    AdvisoryLiveness,
+    FileLiveness,
+    Liveness,
+    SingleProcess,
+    new_worker_id,
+)
 from storage.models import (
     FlowSession,
     KbGap,
     KeyValue,
+    ProcessedEvent,
     User,
     utcnow,
 )
@@ -48,7 +56,18 @@ from storage.session_cache import SessionCache
 
 
 class DuplicateEvent(Exception):
-    """The platform delivered this event before; it was handled then."""
+    """The platform delivered this event before; it was handled then.
+
+    ``unsent``: the replies of that handling if the channel never confirmed their
+    delivery (the process stopped in between), to be sent now; else None.
+    """
+
+    def __init__(self, event_id: str, unsent: list[Any] | None = None,
+                 handler: int | None = None) -> None:
+        super().__init__(event_id)
+        self.unsent = unsent
+        self.handler = handler
+        """The worker that was to send ``unsent`` (see :mod:`storage.liveness`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +220,9 @@ class Conversation:
     """One person's state during the handling of one message."""
 
     def __init__(self, bind: AsyncConnection | Callable[[], AsyncEngine], user: UserRow,
-                 sql: _Sql, cache: SessionCache, now: datetime) -> None:
+                 sql: _Sql, cache: SessionCache, now: datetime, worker: int) -> None:
         self._bind = bind
+        self._worker = worker
         self.now = now
         """The moment of this message: every row it writes carries it."""
         self._stamp = sql.ts(now)
@@ -249,7 +269,23 @@ class Conversation:
             channel, event_id, self._stamp,
         )
         if inserted == 0:
-            raise DuplicateEvent(event_id)
+            found = await self._sql.fetch(
+                "SELECT replies, handler FROM processed_events "
+                "WHERE channel = $1 AND event_id = $2",
+                channel, event_id,
+            )
+            unsent = self._sql.load(found[0][0]) if found else None
+            raise DuplicateEvent(event_id, unsent or None, found[0][1] if found else None)
+
+    async def keep_replies(self, channel: str, event_id: str, replies: list[Any]) -> None:
+        """Keep the replies with the event until the channel confirms their delivery."""
+        await self._sql.execute(
+            "UPDATE processed_events SET replies = $3, owner = $4, handler = $5 "
+            "WHERE channel = $1 AND event_id = $2",
+            channel, event_id, self._sql.dump(replies),
+            None if self.forgotten else self.user.key,  # nothing left to name them by
+            self._worker,
+        )
 
     def _row(self, found: Sequence[Any]) -> SessionRow:
         known = self._rows.get(found[0])
@@ -481,8 +517,9 @@ finished can overtake one that has waited for seconds."""
 
 
 class Storage:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, liveness: Liveness | None = None) -> None:
         self.engine = engine
+        self.liveness: Liveness = liveness or SingleProcess(new_worker_id())
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
         self._inline = inline_target(engine)
         self._direct: InlineSqliteConnection | None = None
@@ -495,7 +532,12 @@ class Storage:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    async def handler_alive(self, worker: int | None) -> bool:
+        """Whether the worker that was to send some replies still runs (and sends them)."""
+        return worker is not None and await self.liveness.alive(worker)
+
     async def close(self) -> None:
+        await self.liveness.stop()
         if self._checkpointer is not None:
             await self._checkpointer.stop()
         if self._borrowing is not None:
@@ -546,7 +588,8 @@ class Storage:
                                       found[0][0], _sqlite_ts(now))
                 user = UserRow(id=found[0][0], key=user_key,
                                state=dict(sql.load(found[0][1]) or {}))
-                conv = Conversation(self._borrowing_engine, user, sql, self.session_cache, now)
+                conv = Conversation(self._borrowing_engine, user, sql, self.session_cache, now,
+                                    self.liveness.worker)
                 yield conv
                 await conv._flush()
                 if conv._session is not None:
@@ -597,7 +640,8 @@ class Storage:
             driver = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
             sql = _Sql(driver, self.dialect)
             user = UserRow(id=found[0], key=user_key, state=dict(sql.load(found[1]) or {}))
-            conv = Conversation(conn, user, sql, self.session_cache, now)
+            conv = Conversation(conn, user, sql, self.session_cache, now,
+                                self.liveness.worker)
             try:
                 yield conv
                 await conv._flush()
@@ -608,6 +652,16 @@ class Storage:
             finally:
                 if conv._session is not None:
                     await conv._session.close()
+
+    async def delivered(self, channel: str, event_id: str) -> None:
+        """The channel has sent the replies of this event: forget them."""
+        async with self.sessions() as db, db.begin():
+            await db.execute(
+                update(ProcessedEvent)
+                .where(ProcessedEvent.channel == channel, ProcessedEvent.event_id == event_id,
+                       ProcessedEvent.replies.is_not(None))
+                .values(replies=null(), owner=None)
+            )
 
     async def get_value(self, key: str) -> str | None:
         async with self.sessions() as db:
@@ -700,7 +754,34 @@ async def open_storage(url: str) -> Storage:
     """Connect and migrate. Raises ``storage.db.DatabaseUrlError`` on a bad URL."""
     engine = create_engine(url)
     await migrate(engine)
-    return Storage(engine)
+    worker = new_worker_id()
+    liveness: Liveness
+    inline = inline_target(engine)
+    if inline is not None:
+        files = FileLiveness(inline.path, worker)
+        files.start()
+        liveness = files
+    elif engine.dialect.name == "postgresql":
+        advisory = AdvisoryLiveness(_asyncpg_connector(engine), worker)
+        await advisory.start()
+        liveness = advisory
+    else:
+        liveness = SingleProcess(worker)
+    return Storage(engine, liveness)
+
+
+def _asyncpg_connector(engine: AsyncEngine) -> Callable[[], Any]:
+    """Plain asyncpg connections to the engine's database, outside its pool."""
+    import asyncpg
+
+    url = engine.url
+
+    def connect() -> Any:
+        return asyncpg.connect(host=url.host or "127.0.0.1", port=url.port or 5432,
+                               user=url.username, password=url.password,
+                               database=url.database)
+
+    return connect
 
 
 __all__ = [

@@ -84,6 +84,7 @@ class FakeTelegram:
         self._message_ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._failures: dict[str, _Failure] = {}
+        self._holds: dict[str, tuple[asyncio.Event, asyncio.Event]] = {}
         self._flood: tuple[int, float] | None = None
         self._recent: deque[float] = deque()
         self.rejected_429 = 0
@@ -165,6 +166,18 @@ class FakeTelegram:
             f"Too Many Requests: retry after {retry_after}" if status == 429 else "Bad Request"
         )
         self._failures[method] = _Failure(status, text, retry_after, times)
+
+    def hold_next(self, method: str) -> asyncio.Event:
+        """Keep the next call of ``method`` waiting, unanswered, until ``drop_held``;
+        returns an event set when that call has arrived. The call is then dropped,
+        as a request cut off by the sender's death: nothing is delivered."""
+        arrived, released = asyncio.Event(), asyncio.Event()
+        self._holds[method] = (arrived, released)
+        return arrived
+
+    def drop_held(self) -> None:
+        for _arrived, released in self._holds.values():
+            released.set()
 
     def flood_limit(self, max_calls: int, period: float = 1.0) -> None:
         """Like Telegram's flood control: more than ``max_calls`` sends in ``period`` → 429."""
@@ -292,6 +305,17 @@ class FakeTelegram:
         handler = self._handlers.get(method)
         if handler is None:
             return await self._record(call, _error(404, "Not Found: method not found"))
+        hold = self._holds.get(method)
+        if hold is not None:
+            arrived, released = hold
+            arrived.set()
+            await released.wait()
+            del self._holds[method]
+            call.status = 0
+            await self._record(call, web.Response())
+            if request.transport is not None:
+                request.transport.close()
+            raise ConnectionResetError("held, then dropped by the fake server")
         failure = self._failures.get(method)
         if failure is not None and failure.remaining > 0:
             failure.remaining -= 1

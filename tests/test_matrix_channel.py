@@ -46,9 +46,13 @@ class RecordingAssistant:
         self.storage = MemoryStorage()
         self.seen: list[Incoming] = []
         self.release_slow = asyncio.Event()
+        self.delivered_events: list[str | None] = []
 
     def user_key(self, channel: str, platform_user_id: str) -> str:
         return f"key-{channel}-{platform_user_id}"
+
+    async def delivered(self, incoming: Incoming, replies: list[Outgoing]) -> None:
+        self.delivered_events.append(incoming.message_id)
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         self.seen.append(incoming)

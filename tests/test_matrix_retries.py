@@ -26,6 +26,9 @@ class NoAssistant:
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         return []
 
+    async def delivered(self, incoming: Incoming, replies: list[Outgoing]) -> None:
+        return None
+
 
 async def test_send_gives_up_after_a_bounded_number_of_429() -> None:
     hits = 0

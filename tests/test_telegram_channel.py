@@ -37,6 +37,7 @@ class StubAssistant:
         self.step: dict[str, int] = {}
         self.seen: set[str] = set()
         self.handled: list[Incoming] = []
+        self.delivered_events: list[str | None] = []
 
     def user_key(self, channel: str, platform_user_id: str) -> str:
         return f"k{platform_user_id}"
@@ -48,6 +49,9 @@ class StubAssistant:
             choices=(Choice("Oui", f"q{n}:oui"), Choice("Non", f"q{n}:non")),
             actions=(Choice("Retour", "/retour"),),
         )
+
+    async def delivered(self, incoming: Incoming, replies: list[Outgoing]) -> None:
+        self.delivered_events.append(incoming.message_id)
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         if incoming.message_id in self.seen:

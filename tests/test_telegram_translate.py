@@ -23,6 +23,9 @@ class Keys:
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         return []
 
+    async def delivered(self, incoming: Incoming, replies: list[Outgoing]) -> None:
+        return None
+
 
 def _message(
     text: str, *, user: int = 1, chat: int = 1, chat_type: str = "private", **extra: Any

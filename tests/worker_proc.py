@@ -41,11 +41,12 @@ async def serve(url: str) -> None:
 
     async def one(message: dict[str, str]) -> None:
         key = assistant.user_key("console", message["user"])
-        replies = await assistant.handle(Incoming(
-            "console", key, "console", text=message.get("text"),
-            payload=message.get("payload"), message_id=message.get("id")))
+        incoming = Incoming("console", key, "console", text=message.get("text"),
+                            payload=message.get("payload"), message_id=message.get("id"))
+        replies = await assistant.handle(incoming)
         _emit({"id": message.get("id"), "user": message["user"],
                "replies": [r.text for r in replies]})
+        await assistant.delivered(incoming, replies)  # as a channel does once it has sent
 
     try:
         while line := await reader.readline():

@@ -107,6 +107,7 @@ class AssistantLike(Protocol):
     storage: Storage
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]: ...
+    async def delivered(self, incoming: Incoming, replies: list[Outgoing]) -> None: ...
     def user_key(self, channel: str, platform_user_id: str) -> str: ...
 
 
@@ -497,6 +498,7 @@ class MatrixChannel:
             # In a shared room the first bubble quotes the message it answers.
             quote = event_id if group and index == 0 else None
             await self._send_outgoing(room_id, reply, event_id, quote)
+        await self.assistant.delivered(incoming, replies)
 
     async def _send_outgoing(
         self, room_id: str, out: Outgoing, reply_to: str | None, quote: str | None

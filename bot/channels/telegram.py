@@ -88,6 +88,7 @@ class AssistantLike(Protocol):
     def user_key(self, channel: str, platform_user_id: str) -> str: ...
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]: ...
+    async def delivered(self, incoming: Incoming, replies: list[Outgoing]) -> None: ...
 
 
 # ----- update → Incoming --------------------------------------------------------------
@@ -209,6 +210,7 @@ class TelegramChannel:
             logger.exception("assistant failed on update %s", update.update_id)
             replies = [Outgoing(texts()("errors.internal"))]
         await self.deliver(bot, int(incoming.chat_id), replies, owner=incoming.user_key)
+        await self.assistant.delivered(incoming, replies)
 
     async def deliver(
         self,

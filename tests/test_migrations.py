@@ -1,0 +1,52 @@
+"""A database made by an earlier version is brought up to date at start, data kept."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine as create_sync_engine
+
+from bot.config import Settings
+from bot.core import Assistant
+from bot.messages import Incoming
+from storage.db import MIGRATIONS_DIR
+from storage.models import Base
+
+
+def _alembic(url: str, target: str) -> None:
+    """Run Alembic as an older Coopbot would have, on a plain SQLite connection."""
+    engine = create_sync_engine(url)
+    with engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.attributes["connection"] = conn
+        command.upgrade(config, target)
+    engine.dispose()
+
+
+async def test_a_database_of_the_first_version_is_upgraded_and_its_conversations_go_on(
+    sqlite_url: str,
+) -> None:
+    await asyncio.to_thread(_alembic, sqlite_url, "0001")
+    bot = await Assistant.create(Settings(database_url=sqlite_url, secret="s"))
+    try:
+        key = bot.user_key("telegram", "5")
+        for number, text in enumerate(("/facteurs", "1"), start=1):
+            replies = await bot.handle(Incoming("telegram", key, "5", text=text,
+                                                message_id=f"m{number}"))
+        assert "(2/" in replies[-1].text
+    finally:
+        await bot.close()
+
+    def differences() -> list[object]:
+        engine = create_sync_engine(sqlite_url)
+        with engine.connect() as conn:
+            found = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        engine.dispose()
+        return found
+
+    assert await asyncio.to_thread(differences) == []  # the models are the migrated schema
