@@ -9,7 +9,7 @@ apart without any timing guess: each worker holds a lock that is released the
 moment its process or connection dies.
 
 - SQLite (one machine): an exclusive ``flock`` on a file named after the worker,
-  next to the database file.
+  in a hidden folder next to the database file (``.coopbot.db.workers/``).
 - PostgreSQL (workers on any machine): a session-level advisory lock on the
   worker's number, held on a connection of its own.
 """
@@ -43,7 +43,8 @@ class FileLiveness:
 
     def __init__(self, database: str, worker: int) -> None:
         self.worker = worker
-        self._folder = Path(f"{database}.workers")
+        path = Path(database)
+        self._folder = path.with_name(f".{path.name}.workers")  # hidden, next to the file
         self._held: int | None = None
 
     def start(self) -> None:
