@@ -771,15 +771,14 @@ async def open_storage(url: str) -> Storage:
 
 
 def _asyncpg_connector(engine: AsyncEngine) -> Callable[[], Any]:
-    """Plain asyncpg connections to the engine's database, outside its pool."""
+    """Plain asyncpg connections to the engine's database, outside its pool, with the
+    arguments SQLAlchemy itself derives from the URL (socket folder, ssl…)."""
     import asyncpg
 
-    url = engine.url
+    args, kwargs = engine.dialect.create_connect_args(engine.url)
 
     def connect() -> Any:
-        return asyncpg.connect(host=url.host or "127.0.0.1", port=url.port or 5432,
-                               user=url.username, password=url.password,
-                               database=url.database)
+        return asyncpg.connect(*args, **kwargs)
 
     return connect
 
