@@ -52,7 +52,8 @@ async def user_data(db: AsyncSession, user_key: str) -> dict[str, Any]:
     """Everything stored about this key, as plain JSON-ready data."""
     user = (await db.execute(select(User).where(User.key == user_key))).scalar_one_or_none()
     data: dict[str, Any] = {"user": None, "sessions": [], "workshops_facilitated": [],
-                            "workshops_cofacilitated": [], "wrong_code_attempts": []}
+                            "workshops_cofacilitated": [], "wrong_code_attempts": [],
+                            "replies_not_yet_sent": []}
     if user is not None:
         data["user"] = {"key": user.key, "created_at": _iso(user.created_at),
                         "last_seen_at": _iso(user.last_seen_at), "state": dict(user.state or {})}
@@ -108,6 +109,15 @@ async def user_data(db: AsyncSession, user_key: str) -> dict[str, Any]:
         .order_by(WrongCodeAttempt.attempted_at)
     )
     data["wrong_code_attempts"] = [_iso(t) for t in attempts.scalars()]
+    waiting = await db.execute(
+        select(ProcessedEvent.processed_at, ProcessedEvent.replies)
+        .where(ProcessedEvent.owner == user_key, ProcessedEvent.replies.is_not(None))
+        .order_by(ProcessedEvent.processed_at)
+    )
+    data["replies_not_yet_sent"] = [
+        {"received_at": _iso(at), "replies": [r.get("text", "") for r in replies or ()]}
+        for at, replies in waiting.all() if replies
+    ]
     return data
 
 

@@ -103,3 +103,13 @@ async def test_the_retention_purge_clears_replies_left_unsent_after_a_day(
     assert await _stored_replies(assistant) == []
     assert await _owners(assistant) == []
     assert await assistant.handle(_tap(assistant, "/facteurs", "x1")) == []  # still a duplicate
+
+
+async def test_my_data_lists_replies_still_waiting_to_be_sent(assistant: Assistant) -> None:
+    from storage.privacy import user_data
+
+    await assistant.handle(_tap(assistant, "/facteurs", "y1"))  # never confirmed
+    async with assistant.storage.sessions() as db:
+        data = await user_data(db, assistant.user_key("telegram", "77"))
+    [waiting] = data["replies_not_yet_sent"]
+    assert any("(1/" in text for text in waiting["replies"])
