@@ -141,9 +141,9 @@ class Assistant:
                     turn = Turn(self, incoming, conv)
                     replies = await self._route(turn)
                     _remember_choices(turn, replies)
-                    if incoming.message_id and replies:
-                        await conv.keep_replies(incoming.channel, incoming.message_id,
-                                                stored_form(replies))
+                    kept = stored_form(replies) if incoming.message_id else []
+                    if kept and incoming.message_id:  # as in ``delivered``: kept, then cleared
+                        await conv.keep_replies(incoming.channel, incoming.message_id, kept)
             except DuplicateEvent as duplicate:
                 if duplicate.unsent and not await self.storage.handler_alive(duplicate.handler):
                     # Handled before, but that worker died before its replies left. (While

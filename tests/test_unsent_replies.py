@@ -113,3 +113,9 @@ async def test_my_data_lists_replies_still_waiting_to_be_sent(assistant: Assista
         data = await user_data(db, assistant.user_key("telegram", "77"))
     [waiting] = data["replies_not_yet_sent"]
     assert any("(1/" in text for text in waiting["replies"])
+
+
+async def test_a_reply_that_is_only_a_file_keeps_nothing_waiting(assistant: Assistant) -> None:
+    replies = await assistant.handle(_tap(assistant, "/mesdonnees", "z1"))
+    assert replies and all(r.file is not None and not r.text for r in replies)
+    assert await _owners(assistant) == []  # nothing would ever clear it
