@@ -11,6 +11,7 @@ is plain text: channels escape it at the edge (see :mod:`bot.markup`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,7 @@ class Outgoing:
     image: Attachment | None = None
 
 
-def stored_form(replies: list[Outgoing]) -> list[dict[str, object]]:
+def stored_form(replies: list[Outgoing]) -> list[dict[str, Any]]:
     """Texts and buttons of the replies, for keeping them until they are delivered.
 
     Files and pictures are left out: they are drawn again on request (``/export``),
@@ -81,12 +82,12 @@ def stored_form(replies: list[Outgoing]) -> list[dict[str, object]]:
     ]
 
 
-def from_stored_form(stored: list[dict[str, object]]) -> list[Outgoing]:
-    def buttons(raw: object) -> tuple[Choice, ...]:
-        return tuple(Choice(str(label), str(payload)) for label, payload in raw or ())  # type: ignore[attr-defined]
+def from_stored_form(stored: list[dict[str, Any]]) -> list[Outgoing]:
+    def buttons(pairs: list[list[str]]) -> tuple[Choice, ...]:
+        return tuple(Choice(label, payload) for label, payload in pairs)
 
     return [
-        Outgoing(text=str(item.get("text") or ""), choices=buttons(item.get("choices")),
-                 actions=buttons(item.get("actions")))
+        Outgoing(text=item["text"], choices=buttons(item["choices"]),
+                 actions=buttons(item["actions"]))
         for item in stored
     ]

@@ -22,6 +22,7 @@ def question_message(flow: Flow, q: Question, texts: Texts, can_go_back: bool) -
     else:
         header = texts("question_header_nosection", position=q.position, total=q.total)
     index = flow.index(step.id)
+    choices, text = _static_parts(flow, index, texts)
     if step.type == "multichoice":  # labels follow the ticks: built every time
         choices = tuple(
             Choice(
@@ -30,9 +31,6 @@ def question_message(flow: Flow, q: Question, texts: Texts, can_go_back: bool) -
             )
             for i, o in enumerate(step.options, start=1)
         )
-        text = _static_text(flow, index, texts)
-    else:
-        choices, text = _static_parts(flow, index, texts)
     actions: list[Choice] = []
     if step.type == "multichoice" and q.selection:
         actions.append(

@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,18 +60,22 @@ def pg_database() -> Iterator[str | None]:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def _reset_pg(url: str) -> None:
+async def pg_connect(url: str) -> Any:
+    """A plain asyncpg connection to the database of a ``postgresql://`` URL."""
     import asyncpg
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
+    return await asyncpg.connect(
+        host=parsed.host or "127.0.0.1", port=parsed.port or 5432,
+        user=parsed.username or "postgres", password=parsed.password,
+        database=parsed.database,
+    )
 
+
+def _reset_pg(url: str) -> None:
     async def reset() -> None:
-        conn = await asyncpg.connect(
-            host=parsed.host or "127.0.0.1", port=parsed.port or 5432,
-            user=parsed.username or "postgres", password=parsed.password,
-            database=parsed.database,
-        )
+        conn = await pg_connect(url)
         try:
             await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
         finally:

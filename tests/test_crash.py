@@ -30,7 +30,7 @@ from bot.identity import pseudonym
 from flows.registry import load_flows
 from storage.models import ProcessedEvent
 from storage.repository import SessionRecord, open_storage
-from tests.conftest import PG_ENV, _reset_pg
+from tests.conftest import PG_ENV, _reset_pg, pg_connect
 from tests.worker_proc import WorkerClient
 
 pytestmark = pytest.mark.slow
@@ -83,12 +83,7 @@ async def _server_noticed_the_death(url: str) -> None:
     drops its connections: the crash is over when no other connection remains."""
     if not url.startswith("postgresql"):
         return
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    conn = await asyncpg.connect(host=parsed.host or "127.0.0.1", port=parsed.port or 5432,
-                                 user=parsed.username or "postgres", database=parsed.database)
+    conn = await pg_connect(url)
     try:
         for _ in range(200):
             others = await conn.fetchval(
