@@ -251,17 +251,15 @@ async def _completed(assistant: Assistant, keys: list[str]) -> int:
 
     (One query: reading the 1,000 people's sessions one by one took seconds.)
     """
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
-    from storage.models import Answer, FlowSession, User
+    from storage.models import flow_sessions, users
 
-    answered = (select(func.count(Answer.id)).where(Answer.session_id == FlowSession.id)
-                .scalar_subquery())
-    query = (select(func.count(FlowSession.id)).join(User, FlowSession.user_id == User.id)
-             .where(User.key.in_(keys), FlowSession.flow_id == "facteurs",
-                    FlowSession.status == "completed", answered == 25))
-    async with assistant.storage.sessions() as db:
-        return int((await db.execute(query)).scalar_one())
+    s = flow_sessions.c
+    query = (select(s.answers).join(users, s.user_id == users.c.id)
+             .where(users.c.key.in_(keys), s.flow_id == "facteurs", s.status == "completed"))
+    rows = await assistant.storage.database.run(lambda c: c.execute(query).scalars().all())
+    return sum(1 for answers in rows if len(answers) == 25)
 
 
 def worker_main(args: argparse.Namespace) -> None:
@@ -298,7 +296,7 @@ def run_workers(url: str, users: int, workers: int) -> Run:
 
 
 async def _migrate(url: str) -> None:
-    from storage.repository import open_storage
+    from storage.sql.store import open_storage
 
     storage = await open_storage(url)
     await storage.close()
@@ -328,7 +326,7 @@ def _peak_rss_mb() -> float:
 
 def chart_cost_ms(samples: int = 5) -> float:
     """Median time to draw one facteurs chart (what --charts adds per completion)."""
-    from flows.charts import render_chart
+    from storage.reports.charts import render_chart
     from flows.engine import answer, start
     from flows.summaries import SummaryInput, summarise
 

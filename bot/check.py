@@ -9,10 +9,25 @@ at the end of a real conversation fails here instead.
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
+from jinja2 import TemplateError
+
+from bot.cli_common import say
+from bot.content import Content
+from bot.texts import TEXTS_FILE
+from bot.workshop_routes import chat_messages
+from flows.catalogue import Texts, load_texts
 from flows.model import Flow, Step
+from flows.registry import check_flows, load_flows
+from flows.summaries import SUMMARISERS
+from flows.views import views_from_state
 from flows.yamlsource import ContentError
+from knowledge.base import check_knowledge, load_knowledge
+from storage.records import Participation
+from storage.reports.render import TEMPLATE_DIR, environment, has_template, render
+from storage.reports.synthesis import WorkshopInfo, build_synthesis, render_synthesis
 
 
 def synthetic_answers(flow: Flow) -> dict[str, Any]:
@@ -40,13 +55,7 @@ def _sample(step: Step) -> Any:
     return "Texte d'exemple <b>&</b> **gras** =1+1"
 
 
-def _check_templates(flows: dict[str, Flow]) -> list[str]:
-    from jinja2 import TemplateError
-
-    from flows.summaries import SummaryInput, summarise
-    from flows.views import views_from_state
-    from storage.render import TEMPLATE_DIR, environment, has_template, render
-
+def _check_templates(content: Content) -> list[str]:
     problems: list[str] = []
     env = environment()
     for path in sorted(TEMPLATE_DIR.rglob("*.j2")):
@@ -56,12 +65,12 @@ def _check_templates(flows: dict[str, Flow]) -> list[str]:
         except TemplateError as exc:
             line = getattr(exc, "lineno", 0) or 0
             problems.append(f"{path}, ligne {line} : {exc}")
-    for flow in flows.values():
+    for flow in content.flows.values():
         if not flow.summary:
             continue
         answers = synthetic_answers(flow)
         try:
-            summary = summarise(SummaryInput(flow, answers, {}))
+            summary = content.summarise(flow, answers, {})
         except Exception as exc:  # report, do not crash the check
             problems.append(f"{flow.path} : la synthèse « {flow.summary} » échoue ({exc!r}).")
             continue
@@ -85,22 +94,11 @@ def _check_templates(flows: dict[str, Flow]) -> list[str]:
     return problems
 
 
-def _check_workshop(flows: dict[str, Flow]) -> list[str]:
-    """Workshop and privacy texts load; the synthesis renders in every format."""
-    from datetime import UTC, datetime
-
+def _check_workshop(content: Content) -> list[str]:
+    """The workshop synthesis renders in every format."""
     problems: list[str] = []
-    from bot.privacy import privacy_texts
-    from bot.workshop_routes import chat_messages, workshop_texts
-    from storage.workshop_synthesis import WorkshopInfo, build_synthesis, render_synthesis
-    from storage.workshops import Participation
-
-    try:
-        texts = workshop_texts()
-        privacy_texts()
-    except ContentError as exc:
-        return [str(exc)]
-    for flow in flows.values():
+    texts = content.texts.scoped("workshop")
+    for flow in content.flows.values():
         if not flow.meta.get("workshop"):
             continue
         answers = synthetic_answers(flow)
@@ -117,37 +115,33 @@ def _check_workshop(flows: dict[str, Flow]) -> list[str]:
 
 
 def run_checks(verbose: bool = False) -> int:
-    from bot.texts import load_texts
-    from flows.registry import check_flows, load_flows
-
-    problems: list[str] = [str(p) for p in check_flows()]
-    flows: dict[str, Flow] = {}
-    if not problems:
-        flows = load_flows()
+    flow_problems = check_flows()
+    problems: list[str] = [str(p) for p in flow_problems]
+    texts: Texts | None = None
     try:
-        texts = load_texts()
+        texts = load_texts(TEXTS_FILE)
     except ContentError as exc:
         problems.append(str(exc))
-        texts = None
-    from knowledge.base import check_knowledge, load_knowledge
-
-    entries = 0
     kb_problems = check_knowledge()
     problems.extend(str(p) for p in kb_problems)
-    if not kb_problems:
-        entries = len(load_knowledge().entries)
-    problems.extend(_check_templates(flows))
-    problems.extend(_check_workshop(flows))
+    content: Content | None = None
+    if texts is not None and not flow_problems:
+        # Templates are checked even when an entry is wrong: every problem at once.
+        knowledge = None if kb_problems else load_knowledge()
+        content = Content(flows=load_flows(), texts=texts, knowledge=knowledge,
+                          summarisers=SUMMARISERS)
+        problems.extend(_check_templates(content))
+        problems.extend(_check_workshop(content))
     if problems:
-        print(f"{len(problems)} problème(s) trouvé(s) :", file=sys.stderr)
+        print(say("cli.check_problems", count=len(problems)), file=sys.stderr)
         for problem in problems:
             print(f"- {problem}", file=sys.stderr)
         return 1
-    steps = sum(len(f.steps) for f in flows.values())
-    print(
-        f"Tout est valide : {len(flows)} parcours ({steps} questions), {entries} entrées de "
-        f"connaissances, {len(texts.entries) if texts else 0} textes."
-    )
+    assert content is not None and texts is not None
+    flows = content.flows
+    entries = len(content.knowledge.entries) if content.knowledge else 0
+    print(say("cli.check_ok", flows=len(flows), steps=sum(len(f.steps) for f in flows.values()),
+              entries=entries, texts=len(texts.entries)))
     if verbose:
         for flow in flows.values():
             print(f"- /{flow.command} : {flow.title} ({len(flow.steps)} questions)")

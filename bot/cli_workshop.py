@@ -11,133 +11,107 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
+
+from bot.cli_common import DB_HELP, fail, run, say, settings_from_args, write_document
+from bot.identity import console_key
+from bot.markup import to_plain
+from bot.texts import texts
 
 EXIT_REFUSED = 3
 
 
-def _key(name: str) -> str:
-    from bot.identity import console_key
-
-    return console_key(name)
-
-
-def _settings(args: argparse.Namespace) -> Any:
-    from bot.cli import settings_from_args
-
-    return settings_from_args(args)
-
-
-def _run(main: Any) -> int:
-    import asyncio
-
-    from storage.db import DatabaseUrlError
-
-    try:
-        return asyncio.run(main())
-    except DatabaseUrlError as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-
-
 def cmd_create(args: argparse.Namespace) -> int:
-    from bot.workshop_routes import created_messages
+    from bot.workshop_create import created_messages
     from flows.registry import load_flows
-    from storage.repository import open_storage
-    from storage.workshops import create_workshop, display_code
+    from storage.sql.store import open_storage
+    from storage.workshop_codes import display_code
 
     flows = load_flows()
     if args.flow not in flows:
-        print(f"Questionnaire « {args.flow} » inconnu. Possibles : {', '.join(sorted(flows))}.",
-              file=sys.stderr)
-        return 2
+        return fail(say("cli.unknown_flow", flow=args.flow, flows=", ".join(sorted(flows))), 2)
     title = " ".join(args.title.split())
     if not title:
-        print("Donnez un titre : --title \"Fresque de l'engagement local\"", file=sys.stderr)
-        return 2
+        return fail(say("cli.no_title"), 2)
     closes = None
     if args.closes:
         try:
             closes = datetime.fromisoformat(args.closes).replace(tzinfo=UTC)
         except ValueError:
-            print("Date de clôture illisible : écrivez-la AAAA-MM-JJ (par exemple 2026-03-12).",
-                  file=sys.stderr)
-            return 2
+            return fail(say("cli.bad_date"), 2)
+    facilitator = console_key(args.facilitator)
 
     async def main() -> int:
-        storage = await open_storage(_settings(args).database_url)
+        storage = await open_storage(settings_from_args(args).database_url)
         try:
-            async with storage.sessions() as db, db.begin():
-                workshop = await create_workshop(db, title, args.flow, _key(args.facilitator),
-                                                 closes)
-                code = display_code(workshop.code)
+            workshop = await storage.workshops(
+                lambda store: store.create(title, args.flow, facilitator, closes))
         finally:
             await storage.close()
+        code = display_code(workshop.code)
         if args.json:
             print(json.dumps({"code": code}))
         else:
-            for message in created_messages(title, code, args.flow):
-                print(_plain(message.text) + "\n")
+            for message in created_messages(texts(), title, code, args.flow):
+                print(to_plain(message.text) + "\n")
         return 0
 
-    return _run(main)
-
-
-def _plain(text: str) -> str:
-    from bot.markup import to_plain
-
-    return to_plain(text)
+    return run(main)
 
 
 def _refuse() -> int:
-    from bot.workshop_routes import workshop_texts
-
-    print(_plain(workshop_texts()("synthesis.refused")), file=sys.stderr)
-    return EXIT_REFUSED
+    return fail(say("workshop.synthesis.refused"), EXIT_REFUSED)
 
 
-def cmd_summary(args: argparse.Namespace) -> int:
-    from bot.cli import write_document
-    from bot.workshop_routes import charts, synthesis_data, workshop_texts
-    from flows.registry import load_flows
-    from storage.workshop_synthesis import render_synthesis
-
-    async def main() -> int:
-        flows = load_flows()
-        allowed, data = await _on_workshop(
-            args, lambda db, workshop: synthesis_data(db, workshop, flows))
-        if not allowed:
-            return _refuse()
-        if data is None:
-            print(_plain(workshop_texts()("join.unavailable")), file=sys.stderr)
-            return 1
-        drawn = charts(data) if args.format == "html" else []
-        document = render_synthesis(data, args.format, workshop_texts(), drawn)
-        write_document(document.content, args.output, "Synthèse écrite")
-        return 0
-
-    return _run(main)
-
-
-async def _on_workshop(args: argparse.Namespace, action: Any) -> tuple[bool, Any]:
-    """``(allowed, await action(db, workshop))`` in one transaction, for a workshop that
+async def _on_workshop(args: argparse.Namespace, action: Callable[[Any, Any], Any]) -> (
+    tuple[bool, Any]
+):
+    """``(allowed, action(store, workshop))`` in one transaction, for a workshop that
     ``args.facilitator`` may manage; ``(False, None)`` otherwise, code unknown or not."""
-    from storage.repository import open_storage
-    from storage.workshops import readable_workshop
+    from storage.sql.store import open_storage
 
-    storage = await open_storage(_settings(args).database_url)
+    key = console_key(args.facilitator)
+
+    def job(store: Any) -> tuple[bool, Any]:
+        workshop = store.readable(args.code, key)
+        if workshop is None:
+            return False, None
+        return True, action(store, workshop)
+
+    storage = await open_storage(settings_from_args(args).database_url)
     try:
-        async with storage.sessions() as db, db.begin():
-            workshop = await readable_workshop(db, args.code, _key(args.facilitator))
-            if workshop is None:
-                return False, None
-            return True, await action(db, workshop)
+        return await storage.workshops(job)
     finally:
         await storage.close()
 
 
-def _report(args: argparse.Namespace, action: Any) -> int:
+def cmd_summary(args: argparse.Namespace) -> int:
+    from bot.workshop_routes import charts
+    from flows.registry import load_flows
+    from storage.reports.synthesis import render_synthesis, workshop_synthesis
+
+    flows = load_flows()
+    scoped = texts().scoped("workshop")
+
+    async def main() -> int:
+        allowed, data = await _on_workshop(args, lambda store, workshop: workshop_synthesis(
+            store, workshop, flows, scoped("synthesis.unknown_category")))
+        if not allowed:
+            return _refuse()
+        if data is None:
+            return fail(say("workshop.join.unavailable"))
+        drawn = charts(data, scoped) if args.format == "html" else []
+        document = render_synthesis(data, args.format, scoped, drawn)
+        write_document(document.content, args.output, "cli.synthesis_written")
+        return 0
+
+    return run(main)
+
+
+def _report(args: argparse.Namespace, action: Callable[[Any, Any], str]) -> int:
     """Run ``action`` on a managed workshop and print the message it returns."""
 
     async def main() -> int:
@@ -147,63 +121,51 @@ def _report(args: argparse.Namespace, action: Any) -> int:
         print(message, file=sys.stderr)
         return 0
 
-    return _run(main)
+    return run(main)
 
 
 def cmd_cofacilitator(args: argparse.Namespace) -> int:
-    from storage.workshops import add_cofacilitator
-
-    async def add(db: Any, workshop: Any) -> str:
-        if await add_cofacilitator(db, workshop, _key(args.add)):
-            return f"« {args.add} » co-anime l'atelier."
-        return f"« {args.add} » anime déjà cet atelier."
+    def add(store: Any, workshop: Any) -> str:
+        added = store.add_cofacilitator(workshop, console_key(args.add))
+        return say("cli.cofac_added" if added else "cli.cofac_already", name=args.add)
 
     return _report(args, add)
 
 
 def cmd_close(args: argparse.Namespace) -> int:
-    from storage.workshops import close_workshop
-
-    async def close(db: Any, workshop: Any) -> str:
-        await close_workshop(db, workshop)
-        return "Atelier fermé : il n'accepte plus de nouvelles réponses."
+    def close(store: Any, workshop: Any) -> str:
+        store.close(workshop)
+        return say("cli.closed")
 
     return _report(args, close)
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    from bot.privacy import privacy_texts
-    from storage.privacy import purge
-    from storage.repository import open_storage
+    from storage.sql.store import open_storage
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     days = args.days if args.days is not None else settings.retention_days
     if days < 1:
-        print("--days doit valoir au moins 1.", file=sys.stderr)
-        return 2
+        return fail(say("cli.days_min"), 2)
 
     async def main() -> int:
         storage = await open_storage(settings.database_url)
         try:
-            async with storage.sessions() as db, db.begin():
-                counts = await purge(db, days)
+            counts = await storage.purge(days)
         finally:
             await storage.close()
         if args.json:
-            print(json.dumps({"days": days, **counts}))
+            print(json.dumps({"days": days, **asdict(counts)}))
         else:
-            print(privacy_texts()("purge.done", days=days, users=counts["users"],
-                                  workshops=counts["workshops"], kb_gaps=counts["kb_gaps"],
-                                  events=counts["processed_events"],
-                                  attempts=counts["wrong_code_attempts"]))
+            print(say("privacy.purge.done", days=days, users=counts.users,
+                      workshops=counts.workshops, kb_gaps=counts.kb_gaps,
+                      events=counts.processed_events, attempts=counts.wrong_code_attempts))
         return 0
 
-    return _run(main)
+    return run(main)
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    db_help = "base de données (sqlite:///… ou postgresql://…) ; par défaut COOPBOT_DATABASE_URL"
-
+def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     workshop = sub.add_parser("workshop", help="ateliers : créer, lire la synthèse",
                               description="Ateliers : créer, lire la synthèse, co-animer.")
     wsub = workshop.add_subparsers(dest="workshop_command", metavar="SOUS-COMMANDE")
@@ -217,7 +179,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="questionnaire (par défaut : preatelier ; ou facteurs)")
     p.add_argument("--closes", metavar="AAAA-MM-JJ", help="date de clôture (facultatif)")
     p.add_argument("--json", action="store_true", help='afficher {"code": …}')
-    p.add_argument("--db", metavar="URL", help=db_help)
+    p.add_argument("--db", metavar="URL", help=DB_HELP)
     p.set_defaults(func=cmd_create)
 
     p = wsub.add_parser("summary", help="synthèse anonyme (réservée à qui anime)")
@@ -225,20 +187,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--facilitator", required=True, metavar="NOM")
     p.add_argument("--format", required=True, choices=["md", "html", "csv", "json"])
     p.add_argument("-o", "--output", metavar="FICHIER")
-    p.add_argument("--db", metavar="URL", help=db_help)
+    p.add_argument("--db", metavar="URL", help=DB_HELP)
     p.set_defaults(func=cmd_summary)
 
     p = wsub.add_parser("cofacilitator", help="donner accès à la synthèse à une autre personne")
     p.add_argument("code")
     p.add_argument("--facilitator", required=True, metavar="NOM")
     p.add_argument("--add", required=True, metavar="NOM")
-    p.add_argument("--db", metavar="URL", help=db_help)
+    p.add_argument("--db", metavar="URL", help=DB_HELP)
     p.set_defaults(func=cmd_cofacilitator)
 
     p = wsub.add_parser("close", help="fermer un atelier aux nouvelles réponses")
     p.add_argument("code")
     p.add_argument("--facilitator", required=True, metavar="NOM")
-    p.add_argument("--db", metavar="URL", help=db_help)
+    p.add_argument("--db", metavar="URL", help=DB_HELP)
     p.set_defaults(func=cmd_close)
 
     p = sub.add_parser("purge", help="effacer les données plus anciennes que la durée de "
@@ -247,5 +209,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        "COOPBOT_RETENTION_DAYS, 365). À lancer chaque jour par cron.")
     p.add_argument("--days", type=int, metavar="N")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--db", metavar="URL", help=db_help)
+    p.add_argument("--db", metavar="URL", help=DB_HELP)
     p.set_defaults(func=cmd_purge)

@@ -21,7 +21,7 @@ class NothingToServe(Exception):
     pass
 
 
-async def run(settings: Settings) -> None:
+async def serve_channels(settings: Settings) -> None:
     servers = []
     if settings.telegram_enabled:
         from bot.channels import telegram

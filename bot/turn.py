@@ -1,39 +1,51 @@
-"""What one message's handling needs: the stored conversation and the shared content.
+"""What one message's handling needs: the message, the person's data, the content.
 
-Handlers receive a ``Turn`` rather than the assistant itself, so that each one
-sees exactly the transaction it runs in and can queue work for after the commit
-(drawing a chart must not hold the database lock).
+Handlers receive a ``Turn`` and return the replies. They run inside the message's
+transaction, synchronously (see :mod:`storage.database`): they read and change the
+conversation, and queue for after the commit what is slow and needs no database —
+drawing a chart, building a document — so that it never holds the person's lock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from bot.content import Content
 from bot.messages import Incoming, Outgoing
-from bot.texts import Texts
+from flows.catalogue import Texts
 from flows.model import Flow
-from storage.repository import Conversation
+from storage.protocols import Conversation
 
-if TYPE_CHECKING:
-    from bot.core import Assistant
+Later = Callable[[], list[Outgoing]]
+"""Work for after the commit; what it returns is sent after the replies."""
 
 
 @dataclass
 class Turn:
-    assistant: Assistant
     incoming: Incoming
     conv: Conversation
-    after_commit: list[Callable[[], list[Outgoing]]] = field(default_factory=list)
+    content: Content
+    after_commit: list[Later] = field(default_factory=list)
 
     @property
     def texts(self) -> Texts:
-        return self.assistant.texts
+        return self.content.texts
 
     @property
-    def flows(self) -> dict[str, Flow]:
-        return self.assistant.flows
+    def flows(self) -> Mapping[str, Flow]:
+        return self.content.flows
+
+    @property
+    def user_key(self) -> str:
+        return self.incoming.user_key
 
     def say(self, key: str, **params: Any) -> Outgoing:
         return Outgoing(text=self.texts(key, **params))
+
+
+Handler = Callable[[Turn, str], list[Outgoing]]
+"""A command: the turn and what was typed after the command's name."""
+Confirmation = Callable[[Turn, str], list[Outgoing]]
+"""The answer to a question asked outside flows (« effacer vos données ? »)."""

@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from flows.folding import fold
 from flows.model import Step
 
 # Invisible and direction-changing characters; U+200C/U+200D (joiners) are kept because
@@ -45,14 +46,6 @@ def clean_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = _CONTROL.sub("", text).strip()
     return text if _JOINERS.sub("", text).strip() else ""
-
-
-def fold(text: str) -> str:
-    """Lower case without accents or extra spaces, to compare labels."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.replace("’", "'")
-    return re.sub(r"\s+", " ", re.sub(r"[^\w' ]+", " ", text)).strip()
 
 
 def parse_answer(step: Step, raw: str) -> Parsed | Invalid:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flows.model import Flow, load_flow
+from flows.loader import load_flow
+from flows.model import Flow
 from flows.yamlsource import ContentError
 
 DEFINITIONS_DIR = Path(__file__).parent / "definitions"

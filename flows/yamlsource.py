@@ -27,6 +27,13 @@ _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:  # PyYAML would keep the last one, silently
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"la clé « {key} » apparaît deux fois", key_node.start_mark)
+            seen.add(key)
         mapping = LineDict(yaml.SafeLoader.construct_mapping(self, node, deep=deep))
         mapping.line = node.start_mark.line + 1
         return mapping

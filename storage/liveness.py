@@ -21,7 +21,12 @@ import fcntl
 import os
 import secrets
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from storage.database import Database, PostgresDatabase
 
 
 class Liveness(Protocol):
@@ -83,26 +88,29 @@ class FileLiveness:
 class AdvisoryLiveness:
     """Workers sharing one PostgreSQL database."""
 
-    def __init__(self, connect: Any, worker: int) -> None:
+    def __init__(self, engine: AsyncEngine, worker: int) -> None:
         self.worker = worker
-        self._connect = connect
-        self._holder: Any = None
+        self._engine = engine
+        self._holder: AsyncConnection | None = None
 
     async def start(self) -> None:
-        self._holder = await self._connect()
-        await self._holder.execute("SELECT pg_advisory_lock($1)", self.worker)
+        # A connection of its own for the life of the process: the lock goes with it.
+        self._holder = await self._engine.connect()
+        await self._holder.execute(text("SELECT pg_advisory_lock(:worker)"),
+                                   {"worker": self.worker})
+        await self._holder.commit()
 
     async def alive(self, worker: int) -> bool:
         if worker == self.worker:
             return True
-        probe = await self._connect()
-        try:
-            free = await probe.fetchval("SELECT pg_try_advisory_lock($1)", worker)
+        async with self._engine.connect() as probe:
+            free = (await probe.execute(text("SELECT pg_try_advisory_lock(:worker)"),
+                                        {"worker": worker})).scalar()
             if free:
-                await probe.execute("SELECT pg_advisory_unlock($1)", worker)
-            return not free
-        finally:
-            await probe.close()
+                await probe.execute(text("SELECT pg_advisory_unlock(:worker)"),
+                                    {"worker": worker})
+            await probe.commit()
+        return not free
 
     async def stop(self) -> None:
         if self._holder is not None:
@@ -121,3 +129,17 @@ class SingleProcess:
 
     async def stop(self) -> None:
         return None
+
+
+async def open_liveness(database: Database) -> Liveness:
+    """This process's lock, of the kind the database allows."""
+    worker = new_worker_id()
+    if database.sqlite_path is not None:
+        files = FileLiveness(database.sqlite_path, worker)
+        files.start()
+        return files
+    if isinstance(database, PostgresDatabase):
+        advisory = AdvisoryLiveness(database.engine, worker)
+        await advisory.start()
+        return advisory
+    return SingleProcess(worker)

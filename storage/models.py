@@ -1,14 +1,17 @@
-"""Typed SQLAlchemy models: everything Coopbot remembers.
+"""The tables: everything Coopbot remembers, declared once with typed columns.
 
-People are known only by a pseudonymous ``key`` (see ``bot.identity``). Relationships
-are ``lazy="raise"``: in async code a lazy load raises ``MissingGreenlet`` far from
-its cause, so every query says what it loads.
+People are known only by a pseudonymous ``key`` (see ``bot.identity``). A flow
+session is one row holding its whole state — the answers included, as one JSON
+document — because a message reads and writes exactly one session: one row read
+and one row written per message, instead of a row per answer to join, diff and
+upsert. Queries are written with SQLAlchemy Core on these tables (``Model.__table__``);
+no ORM session is used, so nothing is loaded lazily behind anyone's back.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -16,22 +19,41 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     String,
+    Table,
     Text,
-    UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment in UTC, aware on the way out whatever the backend.
+
+    SQLite keeps no time zone: without this every reader had to remember to add
+    UTC back (``as_utc`` was called in eleven places).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {  # noqa: RUF012 - SQLAlchemy's declared mapping
         dict[str, Any]: JSON,
         list[Any]: JSON,
-        datetime: DateTime(timezone=True),
+        datetime: UtcDateTime,
     }
 
 
@@ -43,11 +65,10 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     state: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    """Conversation context outside flows: active session, last offered choices…"""
-
-    sessions: Mapped[list[FlowSession]] = relationship(
-        back_populates="user", lazy="raise", cascade="all, delete-orphan", passive_deletes=True
-    )
+    """Conversation context outside flows: offered choices, a pending yes/no question…"""
+    active_session_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    """The session the person's next answer goes to (no foreign key: ``flow_sessions``
+    already points here, and a pointer left dangling only means « none »)."""
 
 
 class Workshop(Base):
@@ -74,6 +95,18 @@ class WorkshopFacilitator(Base):
     user_key: Mapped[str] = mapped_column(String(128), primary_key=True)
 
 
+class WorkshopInvitation(Base):
+    """A one-time co-facilitation invitation: 12 characters, 48 hours, one use."""
+
+    __tablename__ = "workshop_invitations"
+
+    token: Mapped[str] = mapped_column(String(16), primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(
+        ForeignKey("workshops.id", ondelete="CASCADE"), index=True
+    )
+    expires_at: Mapped[datetime] = mapped_column()
+
+
 class FlowSession(Base):
     __tablename__ = "flow_sessions"
     __table_args__ = (Index("ix_flow_sessions_user_status", "user_id", "status"),)
@@ -85,51 +118,15 @@ class FlowSession(Base):
     status: Mapped[str] = mapped_column(String(16), default="in_progress")
     history: Mapped[list[Any]] = mapped_column(default=list)
     selection: Mapped[list[Any]] = mapped_column(default=list)
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Step id → ``{"value": …, "at": ISO moment, "comment": …}`` (comment only if typed)."""
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    """What the flow's summariser computed when the session was completed."""
     workshop_id: Mapped[int | None] = mapped_column(
         ForeignKey("workshops.id", ondelete="SET NULL"), default=None, index=True
     )
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    user: Mapped[User] = relationship(back_populates="sessions", lazy="raise")
-    answers: Mapped[list[Answer]] = relationship(
-        back_populates="session",
-        lazy="raise",
-        cascade="all, delete-orphan",
-        passive_deletes=True,
-        order_by="Answer.id",
-    )
-    summary: Mapped[Summary | None] = relationship(
-        back_populates="session", lazy="raise", cascade="all, delete-orphan",
-        passive_deletes=True,
-    )
-
-
-class Answer(Base):
-    __tablename__ = "answers"
-    __table_args__ = (UniqueConstraint("session_id", "step_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("flow_sessions.id", ondelete="CASCADE"))
-    step_id: Mapped[str] = mapped_column(String(32))
-    value: Mapped[Any] = mapped_column(JSON)
-    comment: Mapped[str | None] = mapped_column(Text, default=None)
-    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    session: Mapped[FlowSession] = relationship(back_populates="answers", lazy="raise")
-
-
-class Summary(Base):
-    __tablename__ = "summaries"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[int] = mapped_column(
-        ForeignKey("flow_sessions.id", ondelete="CASCADE"), unique=True
-    )
-    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    session: Mapped[FlowSession] = relationship(back_populates="summary", lazy="raise")
 
 
 class ProcessedEvent(Base):
@@ -182,16 +179,12 @@ class WrongCodeAttempt(Base):
     attempted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-__all__ = [
-    "Answer",
-    "Base",
-    "FlowSession",
-    "KbGap",
-    "KeyValue",
-    "ProcessedEvent",
-    "Summary",
-    "User",
-    "Workshop",
-    "WorkshopFacilitator",
-    "WrongCodeAttempt",
-]
+users = cast(Table, User.__table__)
+workshops = cast(Table, Workshop.__table__)
+workshop_facilitators = cast(Table, WorkshopFacilitator.__table__)
+workshop_invitations = cast(Table, WorkshopInvitation.__table__)
+flow_sessions = cast(Table, FlowSession.__table__)
+processed_events = cast(Table, ProcessedEvent.__table__)
+key_values = cast(Table, KeyValue.__table__)
+kb_gaps = cast(Table, KbGap.__table__)
+wrong_code_attempts = cast(Table, WrongCodeAttempt.__table__)

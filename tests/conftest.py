@@ -19,7 +19,7 @@ import pytest
 
 from bot.config import Settings
 from bot.core import Assistant
-from bot.messages import Incoming, Outgoing
+from bot.testing import ConsoleUser
 
 pytest_plugins = ["tests.synapse_fixture"]
 
@@ -110,29 +110,9 @@ async def assistant(database_url: str) -> AsyncIterator[Assistant]:
         await bot.close()
 
 
-class ConsoleUser:
-    """A person typing in the console: sends text, reads the replies as plain text."""
-
-    def __init__(self, assistant: Assistant, name: str = "alice") -> None:
-        self.assistant = assistant
-        self.name = name
-        self.key = assistant.user_key("console", name)
-        self.last: list[Outgoing] = []
-
-    async def say(self, text: str, message_id: str | None = None) -> list[Outgoing]:
-        self.last = await self.assistant.handle(
-            Incoming("console", self.key, "console", text=text, message_id=message_id)
-        )
-        return self.last
-
-    async def press(self, payload: str) -> list[Outgoing]:
-        self.last = await self.assistant.handle(
-            Incoming("console", self.key, "console", payload=payload)
-        )
-        return self.last
-
-    def text(self) -> str:
-        return "\n".join(o.text for o in self.last)
+async def run_sql(assistant: Assistant, job: Any) -> Any:
+    """Read or change the database under an assistant directly (test set-up, checks)."""
+    return await assistant.storage.database.run(job)  # type: ignore[attr-defined]
 
 
 @pytest.fixture

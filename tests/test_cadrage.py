@@ -17,11 +17,12 @@ import yaml
 from bot.markup import to_html
 from flows import engine
 from flows.engine import Notice, Question
-from flows.model import Flow, load_flow
+from flows.loader import load_flow
+from flows.model import Flow
 from flows.summaries import SummaryInput, summarise
 from flows.summaries.cadrage import LEVELS, gap_rules
 from flows.views import views_from_state
-from storage.render import render
+from storage.reports.render import render
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOW_PATH = ROOT / "flows" / "definitions" / "cadrage.yaml"
@@ -446,7 +447,7 @@ async def test_console_user_completes_the_framing_with_numbers_and_exports_it(
 
     from markupsafe import escape
 
-    from storage.render import md_escape
+    from storage.reports.render import md_escape
 
     await alice.say("/cadrage")
     assert "(1/" in alice.text()

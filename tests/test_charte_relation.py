@@ -16,12 +16,13 @@ import pytest
 
 from bot.markup import to_html
 from flows import engine
-from flows.charts import render_chart
 from flows.engine import Question
-from flows.model import Flow, load_flow
+from flows.loader import load_flow
+from flows.model import Flow
 from flows.summaries import SummaryInput, summarise
 from flows.views import views_from_state
-from storage.render import render
+from storage.reports.charts import render_chart
+from storage.reports.render import render
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "flows" / "definitions"
@@ -135,7 +136,7 @@ def test_chart_is_a_png_with_the_four_articles(charte: Flow) -> None:
 
 
 def test_chart_module_does_not_import_matplotlib_at_import_time() -> None:
-    code = ("import sys, flows.charts.charte, flows.summaries; "
+    code = ("import sys, storage.reports.charts.charte, flows.summaries; "
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True)

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from flows.charts import render_chart
-from flows.charts.common import Bar, band_colour, decimal_fr, horizontal_bars, radar
-from flows.model import load_flow
+from flows.loader import load_flow
 from flows.summaries import SummaryInput, summarise
+from storage.reports.charts import render_chart
+from storage.reports.charts.common import Bar, band_colour, decimal_fr, horizontal_bars, radar
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -95,7 +95,8 @@ def test_numbers_are_written_the_french_way_and_colours_follow_the_scale() -> No
 
 def test_summaries_and_chart_modules_do_not_import_matplotlib_at_start_up() -> None:
     code = (
-        "import sys, flows.summaries, flows.charts.facteurs, flows.charts.common; "
+        "import sys, flows.summaries, storage.reports.charts.facteurs, "
+        "storage.reports.charts.common; "
         "print('matplotlib' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,

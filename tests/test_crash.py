@@ -28,8 +28,9 @@ from sqlalchemy import select
 
 from bot.identity import pseudonym
 from flows.registry import load_flows
-from storage.models import ProcessedEvent
-from storage.repository import SessionRecord, open_storage
+from storage.models import processed_events
+from storage.records import SessionRecord
+from storage.sql.store import open_storage
 from tests.conftest import PG_ENV, _reset_pg, pg_connect
 from tests.worker_proc import WorkerClient
 
@@ -67,7 +68,7 @@ def script(person: int) -> list[tuple[str, Any]]:
 
 
 def _facteurs(records: list[SessionRecord]) -> list[SessionRecord]:
-    return [r for r in records if r.flow == "facteurs"]
+    return [r for r in records if r.flow_id == "facteurs"]
 
 
 def _next_shown(ack: dict[str, object]) -> int | None:
@@ -138,10 +139,10 @@ async def _crash_and_resume(url: str) -> None:
     stored: dict[int, int] = {}
     owed: set[int] = set()  # people whose in-flight message has replies never confirmed sent
     try:
-        async with storage.sessions() as db:
-            unsent = await db.execute(
-                select(ProcessedEvent.event_id).where(ProcessedEvent.replies.is_not(None)))
-            owed = {int(e.split("-")[0][1:]) for e in unsent.scalars()}
+        unsent = await storage.database.run(lambda c: c.execute(
+            select(processed_events.c.event_id).where(processed_events.c.replies.is_not(None))
+        ).scalars().all())
+        owed = {int(e.split("-")[0][1:]) for e in unsent}
         for p in range(PEOPLE):
             sessions = _facteurs(await storage.user_sessions(pseudonym("", "console", f"p{p}")))
             if acked[p] == 0:
@@ -149,7 +150,7 @@ async def _crash_and_resume(url: str) -> None:
                 stored[p] = -1 if not sessions else 0
                 continue
             [session] = sessions
-            answers = {a.step: a.value for a in session.answers}
+            answers = {step: a.value for step, a in session.answers.items()}
             assert len(answers) == len(session.answers)
             for k in range(1, acked[p]):  # message k answered step k-1
                 step = steps[k - 1]
@@ -196,9 +197,8 @@ async def _crash_and_resume(url: str) -> None:
         for p in range(PEOPLE):
             [session] = _facteurs(await storage.user_sessions(pseudonym("", "console", f"p{p}")))
             assert session.status == "completed"
-            assert [a.step for a in sorted(session.answers, key=lambda a: steps.index(a.step))] \
-                == steps
-            values = {a.step: a.value for a in session.answers}
+            assert sorted(session.answers, key=steps.index) == steps
+            values = {step: a.value for step, a in session.answers.items()}
             assert values == {steps[k - 1]: scripts[p][k][1] for k in range(1, 26)}
             assert session.summary is not None
     finally:

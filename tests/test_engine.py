@@ -8,7 +8,8 @@ import pytest
 
 from flows import engine
 from flows.engine import Completed, Notice, Question
-from flows.model import Flow, load_flow
+from flows.loader import load_flow
+from flows.model import Flow
 
 DEMO = Path(__file__).parent / "data" / "flows" / "demo.yaml"
 

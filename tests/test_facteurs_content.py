@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from bot.markup import to_html
-from flows.model import Flow, load_flow
+from flows.loader import load_flow
+from flows.model import Flow
 from flows.summaries import SummaryInput, summarise
-from storage.render import render
+from storage.reports.render import render
 
 FLOW_PATH = Path(__file__).resolve().parent.parent / "flows" / "definitions" / "facteurs.yaml"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.model import load_flow
+from flows.loader import load_flow
 from flows.registry import check_flows, load_flows
 from flows.yamlsource import ContentError
 

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from flows.model import Flow, load_flow
+from flows.loader import load_flow
+from flows.model import Flow
 from flows.summaries import SummaryInput, summarise
 from knowledge.advisor import contacts_for, recommend
 from knowledge.base import load_knowledge
-from storage.render import render
+from storage.reports.render import render
 
 FLOW_PATH = Path(__file__).resolve().parent.parent / "flows" / "definitions" / "statut.yaml"
 

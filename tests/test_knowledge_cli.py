@@ -9,7 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from knowledge.cli import add_ask_arguments, add_gaps_arguments, run_ask, run_gaps
+from bot.cli_kb import add_ask_arguments, add_gaps_arguments, cmd_ask, cmd_gaps
+from storage.sql.store import open_storage
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,7 +19,7 @@ def _ask(argv: list[str], stdin: str = "") -> tuple[int, str]:
     parser = argparse.ArgumentParser()
     add_ask_arguments(parser)
     out = io.StringIO()
-    code = run_ask(parser.parse_args(argv), stdin=io.StringIO(stdin), stdout=out)
+    code = cmd_ask(parser.parse_args(argv), stdin=io.StringIO(stdin), stdout=out)
     return code, out.getvalue()
 
 
@@ -64,9 +65,9 @@ def test_batch_reads_one_question_per_line() -> None:
 def test_ask_does_not_import_chat_platforms_or_heavy_libraries() -> None:
     code = (
         "import sys, io, argparse\n"
-        "from knowledge.cli import add_ask_arguments, run_ask\n"
+        "from bot.cli_kb import add_ask_arguments, cmd_ask\n"
         "p = argparse.ArgumentParser(); add_ask_arguments(p)\n"
-        "run_ask(p.parse_args(['--json', 'scic']), stdout=io.StringIO())\n"
+        "cmd_ask(p.parse_args(['--json', 'scic']), stdout=io.StringIO())\n"
         "heavy = [m for m in sys.modules if m.split('.')[0] in "
         "('telegram', 'nio', 'matplotlib', 'sqlalchemy')]\n"
         "print(heavy)\n"
@@ -78,14 +79,14 @@ def test_ask_does_not_import_chat_platforms_or_heavy_libraries() -> None:
 
 
 async def test_gaps_lists_most_frequent_first(tmp_path: Path) -> None:
-    from storage.repository import open_storage
-
     url = f"sqlite:///{tmp_path / 'gaps.db'}"
     storage = await open_storage(url)
     try:
         for _ in range(3):
-            await storage.record_kb_gap("horaires de la piscine", "unknown")
-        await storage.record_kb_gap("c'est quoi une scic", "unhelpful", "forme/scic")
+            await storage.conversation("u", lambda conv: conv.record_kb_gap(
+                "horaires de la piscine", "unknown"))
+        await storage.conversation("u", lambda conv: conv.record_kb_gap(
+            "c'est quoi une scic", "unhelpful", "forme/scic"))
     finally:
         await storage.close()
 
@@ -93,7 +94,7 @@ async def test_gaps_lists_most_frequent_first(tmp_path: Path) -> None:
         parser = argparse.ArgumentParser()
         add_gaps_arguments(parser)
         out = io.StringIO()
-        assert run_gaps(parser.parse_args(["--db", url]), stdout=out) == 0
+        assert cmd_gaps(parser.parse_args(["--db", url]), stdout=out) == 0
         return out.getvalue()
 
     import asyncio

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from bot.messages import Outgoing
-from knowledge.base import load_knowledge
-from knowledge.replies import (
+from bot.kb_replies import (
     answer_messages,
     details_messages,
     entry_messages,
     feedback_from_text,
     feedback_thanks,
 )
-from knowledge.texts import spell_out
+from bot.messages import Outgoing
+from bot.texts import texts
+from knowledge.base import load_knowledge
+from knowledge.glossary import spell_out
+
+KB_TEXTS = texts().scoped("kb")
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +29,7 @@ def _payloads(messages: list[Outgoing]) -> list[str]:
 
 
 def test_answer_is_one_bubble_with_more_related_and_feedback(kb) -> None:
-    messages = answer_messages(kb, kb.ask("une commune peut elle entrer dans une scic"))
+    messages = answer_messages(kb, kb.ask("une commune peut elle entrer dans une scic"), KB_TEXTS)
     assert len(messages) == 1
     bubble = messages[0]
     assert "société coopérative d'intérêt collectif (SCIC)" in bubble.text  # spelt out
@@ -39,7 +42,7 @@ def test_answer_is_one_bubble_with_more_related_and_feedback(kb) -> None:
 
 
 def test_unknown_says_so_and_offers_topics_and_commands(kb) -> None:
-    messages = answer_messages(kb, kb.ask("meteo demain a lyon"))
+    messages = answer_messages(kb, kb.ask("meteo demain a lyon"), KB_TEXTS)
     text = "\n".join(m.text for m in messages)
     assert "Je ne sais pas" in text
     assert "/aide" in text and "/statut" in text
@@ -54,13 +57,13 @@ def test_ambiguous_asks_which_one_was_meant(kb) -> None:
         status="ambiguous",
         answers=[ScoredEntry(kb.get("forme/scop"), 0.8), ScoredEntry(kb.get("forme/scic"), 0.79)],
     )
-    messages = answer_messages(kb, result)
+    messages = answer_messages(kb, result, KB_TEXTS)
     assert "Vouliez-vous dire" in messages[0].text
     assert _payloads(messages) == ["kb:show:forme/scop", "kb:show:forme/scic"]
 
 
 def test_details_give_links_sources_and_related(kb) -> None:
-    messages = details_messages(kb, "forme/scic")
+    messages = details_messages(kb, "forme/scic", KB_TEXTS)
     text = "\n".join(m.text for m in messages)
     assert "Pour aller plus loin" in text and "https://" in text
     assert "Sources" in text and "1947" in text
@@ -68,23 +71,25 @@ def test_details_give_links_sources_and_related(kb) -> None:
 
 
 def test_show_gives_the_short_answer(kb) -> None:
-    messages = entry_messages(kb, "dispositif/dla")
+    messages = entry_messages(kb, "dispositif/dla", KB_TEXTS)
     assert "dispositif local d'accompagnement (DLA)" in messages[0].text
 
 
 def test_unknown_entry_is_polite(kb) -> None:
-    for messages in (entry_messages(kb, "forme/disparue"), details_messages(kb, "forme/disparue")):
+    for messages in (entry_messages(kb, "forme/disparue", KB_TEXTS),
+                     details_messages(kb, "forme/disparue", KB_TEXTS)):
         assert "n'existe plus" in messages[0].text and "/aide" in messages[0].text
 
 
 def test_feedback_thanks() -> None:
-    assert "Merci" in feedback_thanks(True)[0].text
-    assert "revue" in feedback_thanks(False)[0].text
+    assert "Merci" in feedback_thanks(True, KB_TEXTS)[0].text
+    assert "revue" in feedback_thanks(False, KB_TEXTS)[0].text
 
 
 def test_every_payload_fits_telegram(kb) -> None:
     for entry in kb.entries:
-        for messages in (entry_messages(kb, entry.id), details_messages(kb, entry.id)):
+        for messages in (entry_messages(kb, entry.id, KB_TEXTS),
+                         details_messages(kb, entry.id, KB_TEXTS)):
             for payload in _payloads(messages):
                 assert len(payload.encode("utf-8")) <= 64, payload
 
@@ -106,17 +111,17 @@ def test_acronyms_are_spelt_out_once_per_bubble() -> None:
 
 
 def test_answer_bubbles_spell_out_acronyms(kb) -> None:
-    text = entry_messages(kb, "contact/region")[0].text
+    text = entry_messages(kb, "contact/region", KB_TEXTS)[0].text
     assert "SCIC (société coopérative d'intérêt collectif)" in text
     assert "PTCE (pôle territorial de coopération économique)" in text
 
 
 def test_a_comparison_of_forms_points_to_the_advisor():
+    from bot.kb_replies import answer_messages
     from knowledge.base import load_knowledge
-    from knowledge.replies import answer_messages
 
     kb = load_knowledge()
-    compared = answer_messages(kb, kb.ask("asso ou coop pour une recyclerie ?"))
+    compared = answer_messages(kb, kb.ask("asso ou coop pour une recyclerie ?"), KB_TEXTS)
     assert "/statut" in compared[0].text and compared[-1].choices
-    single = answer_messages(kb, kb.ask("c'est quoi une scop"))
+    single = answer_messages(kb, kb.ask("c'est quoi une scop"), KB_TEXTS)
     assert len(single) == 1 and "/statut" not in single[0].text

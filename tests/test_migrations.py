@@ -13,7 +13,7 @@ from sqlalchemy import create_engine as create_sync_engine
 from bot.config import Settings
 from bot.core import Assistant
 from bot.messages import Incoming
-from storage.db import MIGRATIONS_DIR
+from storage.migrate import MIGRATIONS_DIR
 from storage.models import Base
 
 

@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 
-from flows.model import Flow, load_flow
+from flows.loader import load_flow
+from flows.model import Flow
 from flows.summaries import SummaryInput, summarise
 from flows.views import views_from_state
-from storage.render import render
+from storage.reports.render import render
 
 CHROMIUM = Path("/usr/bin/chromium")
 DEFINITIONS = Path(__file__).resolve().parent.parent / "flows" / "definitions"
@@ -63,7 +64,7 @@ def full_page(flow: Flow, answers: dict[str, Any], chart_png_b64: str | None = N
     updated = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)
     summary = _summary(flow, answers)
     try:
-        from storage.exports import build_export
+        from storage.reports.exports import build_export
         from storage.repository import AnswerRecord, SessionRecord
     except ImportError:
         session = {"id": 1, "flow": flow.id, "status": "completed",
@@ -133,7 +134,7 @@ def test_charte_page_embeds_its_chart(tmp_path: Path) -> None:
     needs_chromium()
     import base64
 
-    from flows.charts import render_chart
+    from storage.reports.charts import render_chart
 
     flow = load_flow(DEFINITIONS / "charte.yaml")
     answers: dict[str, Any] = {s.id: 2 for s in flow.steps if s.meta.get("article")}

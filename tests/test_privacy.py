@@ -12,12 +12,12 @@ import subprocess
 import sys
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bot.core import Assistant
-from bot.privacy import privacy_texts
-from storage.models import Base, User, Workshop, utcnow
-from tests.conftest import ConsoleUser
+from bot.texts import texts
+from storage.models import Base, users, utcnow, workshops
+from tests.conftest import ConsoleUser, run_sql
 from tests.test_workshop_helpers import (
     ANSWERS,
     create_workshop,
@@ -31,13 +31,15 @@ NOTICE_TITLE = "Vos données"
 
 async def every_row(assistant: Assistant) -> str:
     """All stored values of all tables, as one searchable text."""
-    chunks: list[str] = []
-    async with assistant.storage.sessions() as db:
+    def read(c: object) -> str:
+        chunks: list[str] = []
         for table in Base.metadata.sorted_tables:
-            for row in (await db.execute(select(table))).all():
+            for row in c.execute(select(table)).all():  # type: ignore[attr-defined]
                 values = json.dumps(list(row), default=str, ensure_ascii=False)
                 chunks.append(f"{table.name}: {values}")
-    return "\n".join(chunks)
+        return "\n".join(chunks)
+
+    return await run_sql(assistant, read)
 
 
 async def test_the_notice_comes_once_before_the_first_question(alice):
@@ -87,7 +89,7 @@ async def test_oublier_asks_first_and_anything_but_oui_keeps_everything(assistan
     await elu1.say("/oublier")
     assert "oui" in elu1.text() and "définitif" in elu1.text()
     await elu1.say("non")
-    assert elu1.text() == privacy_texts()("forget.kept")
+    assert elu1.text() == texts()("privacy.forget.kept")
     assert (await synthesis_json(workshop.facilitator, workshop.code))["participants"] == 2
 
 
@@ -102,7 +104,7 @@ async def test_oublier_oui_removes_the_person_everywhere(assistant):
 
     await leaver.say("/oublier")
     await leaver.say("oui")
-    assert leaver.text() == privacy_texts()("forget.done")
+    assert leaver.text() == texts()("privacy.forget.done")
 
     after = await every_row(assistant)
     assert leaver.key not in after
@@ -137,20 +139,20 @@ async def test_a_forgotten_facilitator_hands_over_or_the_workshop_goes(assistant
         await joiner.say(line)
     await lonely.say("/oublier")
     await lonely.say("oui")
-    async with assistant.storage.sessions() as db:
-        titles = (await db.execute(select(Workshop.title))).scalars().all()
+    titles = await run_sql(assistant, lambda c: c.execute(
+        select(workshops.c.title)).scalars().all())
     assert "Atelier solitaire" not in titles
     records = await assistant.storage.user_sessions(joiner.key)
     assert len(records) == 1 and records[0].workshop_id is None  # theirs, now unattached
-    assert {a.step for a in records[0].answers} == {"categorie", "attentes"}
+    assert set(records[0].answers) == {"categorie", "attentes"}
 
 
 async def test_purge_removes_people_inactive_past_the_retention(assistant, database_url):
     workshop = await run_workshop(assistant, ANSWERS[:3])
     old = workshop.people["elu1"]
-    async with assistant.storage.sessions() as db, db.begin():
-        await db.execute(update(User).where(User.key == old.key)
-                         .values(last_seen_at=utcnow() - timedelta(days=400)))
+    await run_sql(assistant, lambda c: c.execute(
+        users.update().where(users.c.key == old.key)
+        .values(last_seen_at=utcnow() - timedelta(days=400))))
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "purge", "--json", "--db", database_url],
         capture_output=True, timeout=120, check=False,
@@ -163,8 +165,8 @@ async def test_purge_removes_people_inactive_past_the_retention(assistant, datab
     data = await synthesis_json(workshop.facilitator, workshop.code)
     assert data["participants"] == 2
 
-    async with assistant.storage.sessions() as db, db.begin():
-        await db.execute(update(Workshop).values(created_at=utcnow() - timedelta(days=40)))
+    await run_sql(assistant, lambda c: c.execute(
+        workshops.update().values(created_at=utcnow() - timedelta(days=40))))
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "purge", "--days", "30", "--db", database_url],
         capture_output=True, timeout=120, check=False,
@@ -178,7 +180,7 @@ async def test_oublier_in_the_middle_of_a_flow(alice, assistant):
     await alice.say("2")
     await alice.say("/oublier")
     await alice.say("oui")  # the confirmation, not an answer to the open question
-    assert alice.text() == privacy_texts()("forget.done")
+    assert alice.text() == texts()("privacy.forget.done")
     assert not await assistant.storage.user_exists(alice.key)
     await alice.say("/facteurs")  # starts again from zero, notice included
     assert NOTICE_TITLE in alice.text() and "(1/25)" in alice.text()

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.identity import pseudonym
-from storage.repository import open_storage
+from storage.sql.store import open_storage
 from tests.conftest import PG_ENV, _reset_pg
 from tests.worker_proc import WorkerClient
 
@@ -97,7 +97,7 @@ async def _two_workers_one_database(url: str) -> None:
             [session] = await storage.user_sessions(key, "facteurs")
             assert session.status == "in_progress"
             assert len(session.answers) == expected_answers
-            steps = [a.step for a in session.answers]
+            steps = list(session.answers)
             assert len(set(steps)) == len(steps)
     finally:
         await storage.close()

@@ -1,87 +1,169 @@
-"""Storage behaviour on SQLite and PostgreSQL: what is committed, deduplicated, kept."""
+"""The storage seam's contract, on memory, SQLite and PostgreSQL alike.
+
+Every behaviour the assistant relies on — what a message's job keeps, what an
+error throws away, an event handled once, key-values, the knowledge gaps — is
+checked on the in-memory double as on both databases, so that tests using the
+double prove something about production.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
 from flows.engine import FlowState
-from storage.db import DatabaseUrlError, async_url
-from storage.repository import DuplicateEvent, open_storage
+from storage.database import DatabaseUrlError, PostgresDatabase, SqliteDatabase, open_database
+from storage.memory.store import MemoryStorage
+from storage.protocols import Conversation, DuplicateEvent, EventRef
+from storage.sql.store import open_storage
 
 
-@pytest.fixture
-async def storage(database_url):
-    store = await open_storage(database_url)
+@pytest.fixture(params=["memory", "database"])
+async def store(request, database_url):
+    if request.param == "memory":
+        if "postgresql" in database_url:
+            pytest.skip("the memory double is checked once, beside SQLite")
+        yield MemoryStorage()
+        return
+    opened = await open_storage(database_url)
     try:
-        yield store
+        yield opened
     finally:
-        await store.close()
+        await opened.close()
 
 
 @pytest.mark.parametrize(
-    ("url", "expected"),
+    ("url", "kind", "dialect"),
     [
-        ("sqlite:///x.db", "sqlite+aiosqlite:///x.db"),
-        ("postgresql://u@h/db", "postgresql+asyncpg://u@h/db"),
-        ("postgres://u:p@h:5433/db", "postgresql+asyncpg://u:p@h:5433/db"),
-        ("postgresql+asyncpg://u@h/db", "postgresql+asyncpg://u@h/db"),
+        ("sqlite:///x.db", SqliteDatabase, "sqlite"),
+        ("sqlite://", SqliteDatabase, "sqlite"),
+        ("postgresql://u@h/db", PostgresDatabase, "postgresql"),
+        ("postgres://u:p@h:5433/db", PostgresDatabase, "postgresql"),
+        ("postgresql+asyncpg://u@h/db", PostgresDatabase, "postgresql"),
     ],
 )
-def test_plain_urls_get_an_async_driver(url, expected):
-    assert async_url(url) == expected
+async def test_plain_urls_open_the_right_database(url, kind, dialect, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    database = open_database(url)
+    try:
+        assert isinstance(database, kind) and database.dialect == dialect
+    finally:
+        await database.close()
 
 
 @pytest.mark.parametrize("url", ["mysql://x/y", "pas une url"])
 def test_unsupported_urls_are_explained(url):
     with pytest.raises(DatabaseUrlError) as caught:
-        async_url(url)
+        open_database(url)
     assert "sqlite:///" in str(caught.value)
 
 
-async def test_answers_are_saved_updated_and_removed(storage):
-    async with storage.conversation("u") as conv:
-        row = await conv.create_session(FlowState("f", "v1", ("a",), {"a": 1}, {"a": "note"}))
-        conv.set_state(session_id=row.id)
-    async with storage.conversation("u") as conv:
-        row = await conv.active_session()
-        before = await conv.load(row)
+def _start(conv: Conversation) -> int:
+    session = conv.start_session(FlowState("f", "v1", ("a",), {"a": 1}, {"a": "note"}))
+    return session.id
+
+
+async def test_a_session_is_saved_updated_and_its_answers_removed(store):
+    session_id = await store.conversation("u", _start)
+
+    def answer(conv: Conversation) -> None:
+        session = conv.active_session()
+        assert session is not None and session.id == session_id
+        before = session.flow_state
         assert before.answers == {"a": 1} and before.comments == {"a": "note"}
-        after = FlowState("f", "v1", ("a", "b"), {"a": 2, "b": ["x", "y"]}, {})
-        await conv.save(row, before, after)
-    async with storage.conversation("u") as conv:
-        row = await conv.active_session()
-        loaded = await conv.load(row)
-        assert loaded.answers == {"a": 2, "b": ["x", "y"]} and loaded.comments == {}
-        await conv.save(row, loaded, FlowState("f", "v1", ("a",), {"a": 2}, {}))
-    [record] = await storage.user_sessions("u")
-    assert [(a.step, a.value) for a in record.answers] == [("a", 2)]
+        conv.save_session(session, FlowState("f", "v1", ("a", "b"), {"a": 2, "b": ["x"]}, {}))
+
+    await store.conversation("u", answer)
+
+    def go_back(conv: Conversation) -> None:
+        session = conv.active_session()
+        assert session is not None
+        loaded = session.flow_state
+        assert loaded.answers == {"a": 2, "b": ["x"]} and loaded.comments == {}
+        conv.save_session(session, FlowState("f", "v1", ("a",), {"a": 2}, {}))
+
+    await store.conversation("u", go_back)
+    [record] = await store.user_sessions("u")
+    assert {step: a.value for step, a in record.answers.items()} == {"a": 2}
+    assert record.history == ("a",)
 
 
-async def test_an_error_inside_a_conversation_keeps_nothing(storage):
+async def test_an_unchanged_answer_keeps_its_moment(store):
+    await store.conversation("u", _start)
+    [first] = await store.user_sessions("u")
+
+    def add(conv: Conversation) -> None:
+        session = conv.active_session()
+        assert session is not None
+        state = session.flow_state
+        conv.save_session(session, replace(state, answers={**state.answers, "b": 2}))
+
+    await store.conversation("u", add)
+    [later] = await store.user_sessions("u")
+    assert later.answers["a"].at == first.answers["a"].at
+    assert later.answers["b"].at >= first.answers["a"].at
+
+
+async def test_an_error_inside_a_job_keeps_nothing(store):
+    def crash(conv: Conversation) -> None:
+        _start(conv)
+        conv.set_state(seen=True)
+        raise RuntimeError("crash before commit")
+
     with pytest.raises(RuntimeError):
-        async with storage.conversation("u") as conv:
-            await conv.create_session(FlowState("f", "v1", ("a",), {"a": 1}, {}))
-            raise RuntimeError("crash before commit")
-    assert await storage.user_sessions("u") == []
+        await store.conversation("u", crash)
+    assert await store.user_sessions("u") == []
+    assert await store.conversation("u", lambda conv: dict(conv.state)) == {}
 
 
-async def test_an_event_is_claimed_once(storage):
-    async with storage.conversation("u") as conv:
-        await conv.claim_event("telegram", "42")
+async def test_the_context_and_the_active_session_are_kept(store):
+    def begin(conv: Conversation) -> None:
+        _start(conv)
+        conv.set_state(choices=["/aide"], draft={"title": "Atelier"})
+
+    await store.conversation("u", begin)
+
+    def read(conv: Conversation) -> tuple[dict[str, object], str | None]:
+        active = conv.active_session()
+        seen = dict(conv.state)
+        conv.set_state(choices=None)
+        return seen, active.flow_id if active else None
+
+    assert await store.conversation("u", read) == (
+        {"choices": ["/aide"], "draft": {"title": "Atelier"}}, "f")
+    assert await store.conversation("u", lambda conv: dict(conv.state)) == {
+        "draft": {"title": "Atelier"}}
+
+
+async def test_an_event_is_handled_once_per_channel(store):
+    await store.conversation("u", lambda conv: None, EventRef("telegram", "42"))
     with pytest.raises(DuplicateEvent):
-        async with storage.conversation("u") as conv:
-            await conv.claim_event("telegram", "42")
-    async with storage.conversation("u") as conv:
-        await conv.claim_event("matrix", "42")  # another channel's id space
+        await store.conversation("u", lambda conv: None, EventRef("telegram", "42"))
+    await store.conversation("u", lambda conv: None, EventRef("matrix", "42"))
 
 
-async def test_concurrent_claims_of_one_event_let_exactly_one_through(storage):
+async def test_a_duplicate_says_which_replies_were_never_sent(store):
+    def reply(conv: Conversation) -> None:
+        conv.keep_replies([{"text": "Question 2", "choices": [], "actions": []}])
+
+    await store.conversation("u", reply, EventRef("telegram", "7"))
+    with pytest.raises(DuplicateEvent) as caught:
+        await store.conversation("u", lambda conv: _start(conv), EventRef("telegram", "7"))
+    assert caught.value.unsent == [{"text": "Question 2", "choices": [], "actions": []}]
+    assert caught.value.handler == store.worker
+    assert await store.user_sessions("u") == []  # the duplicate's work was thrown away
+    await store.delivered(EventRef("telegram", "7"))
+    with pytest.raises(DuplicateEvent) as again:
+        await store.conversation("u", lambda conv: None, EventRef("telegram", "7"))
+    assert again.value.unsent is None
+
+
+async def test_concurrent_claims_of_one_event_let_exactly_one_through(store):
     async def claim(i: int) -> bool:
         try:
-            async with storage.conversation(f"user{i}") as conv:
-                await conv.claim_event("telegram", "same")
+            await store.conversation(f"user{i}", lambda conv: None, EventRef("telegram", "same"))
             return True
         except DuplicateEvent:
             return False
@@ -90,19 +172,25 @@ async def test_concurrent_claims_of_one_event_let_exactly_one_through(storage):
     assert results.count(True) == 1
 
 
-async def test_key_values_and_their_first_writer(storage):
-    assert await storage.get_value("k") is None
-    await storage.set_value("k", "1")
-    await storage.set_value("k", "2")
-    assert await storage.get_value("k") == "2"
-    assert await storage.setdefault_value("secret", "a") == "a"
-    assert await storage.setdefault_value("secret", "b") == "a"
+async def test_key_values_and_their_first_writer(store):
+    assert await store.get_value("k") is None
+    await store.set_value("k", "1")
+    await store.set_value("k", "2")
+    assert await store.get_value("k") == "2"
+    assert await store.setdefault_value("secret", "a") == "a"
+    assert await store.setdefault_value("secret", "b") == "a"
 
 
-async def test_knowledge_gaps_are_counted_without_user_keys(storage):
+async def test_knowledge_gaps_are_counted_without_user_keys(store):
     for question in ("Qui finance ?", "qui finance ?", "autre chose"):
-        async with storage.conversation("u") as conv:
-            await conv.record_kb_gap(question, "unknown")
-    gaps = await storage.list_kb_gaps()
-    assert gaps[0] == ("qui finance ?", "unknown", 2)
+        await store.conversation("u", lambda conv, q=question: conv.record_kb_gap(q, "unknown"))
+    gaps = await store.kb_gaps()
+    assert (gaps[0].question, gaps[0].kind, gaps[0].count) == ("qui finance ?", "unknown", 2)
     assert len(gaps) == 2
+
+
+async def test_forgetting_leaves_no_session_and_no_person(store):
+    await store.conversation("u", _start)
+    await store.conversation("u", lambda conv: conv.forget())
+    assert not await store.user_exists("u")
+    assert await store.user_sessions("u") == []

@@ -4,9 +4,15 @@ while the answer still counts once."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sqlalchemy import select
+
 from bot.config import Settings
 from bot.core import Assistant
 from bot.messages import Incoming
+from storage.models import processed_events, utcnow
+from tests.conftest import run_sql
 
 
 def _tap(assistant: Assistant, text: str, message_id: str) -> Incoming:
@@ -66,51 +72,33 @@ async def test_forgetting_clears_replies_still_waiting_to_be_sent(assistant: Ass
 
 
 async def _owners(assistant: Assistant) -> list[str]:
-    from sqlalchemy import select
-
-    from storage.models import ProcessedEvent
-
-    async with assistant.storage.sessions() as db:
-        rows = await db.execute(select(ProcessedEvent.owner))
-        return [r for r in rows.scalars() if r]
+    rows = await run_sql(assistant, lambda c: c.execute(
+        select(processed_events.c.owner)).scalars().all())
+    return [r for r in rows if r]
 
 
 async def _stored_replies(assistant: Assistant) -> list[str]:
-    from sqlalchemy import select
-
-    from storage.models import ProcessedEvent
-
-    async with assistant.storage.sessions() as db:
-        rows = await db.execute(select(ProcessedEvent.replies))
-        return [str(r) for r in rows.scalars() if r]
+    rows = await run_sql(assistant, lambda c: c.execute(
+        select(processed_events.c.replies)).scalars().all())
+    return [str(r) for r in rows if r]
 
 
 async def test_the_retention_purge_clears_replies_left_unsent_after_a_day(
     assistant: Assistant,
 ) -> None:
-    from datetime import timedelta
-
-    from sqlalchemy import update
-
-    from storage.models import ProcessedEvent, utcnow
-    from storage.privacy import purge
-
     await assistant.handle(_tap(assistant, "/facteurs", "x1"))  # never confirmed
-    async with assistant.storage.sessions() as db, db.begin():
-        await db.execute(update(ProcessedEvent).values(processed_at=utcnow() - timedelta(days=2)))
-    async with assistant.storage.sessions() as db, db.begin():
-        await purge(db, days=365)
+    await run_sql(assistant, lambda c: c.execute(
+        processed_events.update().values(processed_at=utcnow() - timedelta(days=2))))
+    await assistant.storage.purge(days=365)
     assert await _stored_replies(assistant) == []
     assert await _owners(assistant) == []
     assert await assistant.handle(_tap(assistant, "/facteurs", "x1")) == []  # still a duplicate
 
 
 async def test_my_data_lists_replies_still_waiting_to_be_sent(assistant: Assistant) -> None:
-    from storage.privacy import user_data
-
     await assistant.handle(_tap(assistant, "/facteurs", "y1"))  # never confirmed
-    async with assistant.storage.sessions() as db:
-        data = await user_data(db, assistant.user_key("telegram", "77"))
+    data = await assistant.storage.conversation(assistant.user_key("telegram", "77"),
+                                                lambda conv: conv.personal_data())
     [waiting] = data["replies_not_yet_sent"]
     assert any("(1/" in text for text in waiting["replies"])
 

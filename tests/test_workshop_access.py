@@ -12,8 +12,8 @@ import math
 import subprocess
 import sys
 
-from bot.workshop_routes import workshop_texts
-from storage.workshops import (
+from bot.texts import texts
+from storage.workshop_codes import (
     ALPHABET,
     CODE_LENGTH,
     WRONG_CODE_LIMIT,
@@ -24,7 +24,7 @@ from storage.workshops import (
 from tests.conftest import ConsoleUser
 from tests.test_workshop_helpers import ANSWERS, create_workshop, run_workshop, synthesis_json
 
-REFUSED = workshop_texts()("synthesis.refused")
+REFUSED = texts()("workshop.synthesis.refused")
 
 
 def coopbot(*args: str) -> subprocess.CompletedProcess:

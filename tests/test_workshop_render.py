@@ -20,13 +20,16 @@ from typing import Any
 
 import pytest
 
-from bot.workshop_routes import charts, chat_messages, workshop_texts
+from bot.texts import texts
+from bot.workshop_routes import charts, chat_messages
 from flows.registry import load_flows
-from storage.workshop_synthesis import WorkshopInfo, build_synthesis, render_synthesis
-from storage.workshops import Participation
+from storage.records import Participation
+from storage.reports.synthesis import WorkshopInfo, build_synthesis, render_synthesis
 from tests.test_workshop_helpers import ANSWERS, FACTORS, HOSTILE
 
 CHROMIUM = Path("/usr/bin/chromium")
+WORKSHOP_TEXTS = texts().scoped("workshop")
+WORKSHOP_TEXTS = texts().scoped("workshop")
 FORMULAS = ("=SOMME(A1:A9)", "+33 6 00", "-2+3", "@cmd", "\t=1", "%0A")
 
 
@@ -48,12 +51,13 @@ def synthesis(title: str = f"Atelier {HOSTILE}") -> dict[str, Any]:
     flow = load_flows()["preatelier"]
     info = WorkshopInfo("K7Q-M3X-PW9", title, "open", datetime(2026, 3, 1, tzinfo=UTC))
     return build_synthesis(info, flow, participations(),
-                           workshop_texts()("synthesis.unknown_category"))
+                           WORKSHOP_TEXTS("synthesis.unknown_category"))
 
 
 def test_html_escapes_everything_typed_and_embeds_its_charts():
     data = synthesis()
-    page = render_synthesis(data, "html", workshop_texts(), charts(data)).content.decode()
+    drawn = charts(data, WORKSHOP_TEXTS)
+    page = render_synthesis(data, "html", WORKSHOP_TEXTS, drawn).content.decode()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert page.count("data:image/png;base64,") == 1  # factors; categories drawn in CSS
@@ -62,7 +66,7 @@ def test_html_escapes_everything_typed_and_embeds_its_charts():
 
 
 def test_markdown_neutralises_markup_typed_by_people():
-    page = render_synthesis(synthesis(), "md", workshop_texts()).content.decode()
+    page = render_synthesis(synthesis(), "md", WORKSHOP_TEXTS).content.decode()
     assert HOSTILE not in page
     assert r"\<script\>" in page and r"\*\*gras\*\*" in page and r"\[lien\]" in page
     assert r"\|" in page  # a typed pipe cannot break a table
@@ -70,7 +74,7 @@ def test_markdown_neutralises_markup_typed_by_people():
 
 
 def test_csv_cells_are_never_formulas():
-    content = render_synthesis(synthesis(), "csv", workshop_texts()).content.decode("utf-8-sig")
+    content = render_synthesis(synthesis(), "csv", WORKSHOP_TEXTS).content.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(content)))
     cells = [c for row in rows for c in row]
     assert all(not c.startswith(("=", "+", "-", "@", "\t", "%")) for c in cells), [
@@ -81,7 +85,7 @@ def test_csv_cells_are_never_formulas():
 
 def test_json_keeps_raw_text_and_chat_escapes_markup():
     data = synthesis()
-    parsed = json.loads(render_synthesis(data, "json", workshop_texts()).content)
+    parsed = json.loads(render_synthesis(data, "json", WORKSHOP_TEXTS).content)
     assert HOSTILE in parsed["obstacles"] and parsed["participants"] == 12
     bubbles = chat_messages(data)
     assert "**gras**" not in bubbles[0].text.replace("**Synthèse", "")
@@ -98,7 +102,7 @@ def test_flows_without_workshop_meta_still_summarise():
     assert data["by_category"] == {"elu": 1, "agent": 1, "non_precise": 1}
     assert data["factors"]["respondents"] == 1 and data["agora"] == []
     for fmt in ("md", "html", "csv"):
-        assert render_synthesis(data, fmt, workshop_texts()).content
+        assert render_synthesis(data, fmt, WORKSHOP_TEXTS).content
 
 
 @pytest.mark.chromium
@@ -109,7 +113,8 @@ def test_the_html_synthesis_renders_on_a_phone(tmp_path: Path):
         pytest.skip("Chromium absent: apt-get install -y chromium to render the synthesis")
     data = synthesis("Fresque de l'engagement local, Crest")
     page = tmp_path / "synthese.html"
-    page.write_bytes(render_synthesis(data, "html", workshop_texts(), charts(data)).content)
+    drawn = charts(data, WORKSHOP_TEXTS)
+    page.write_bytes(render_synthesis(data, "html", WORKSHOP_TEXTS, drawn).content)
     png = tmp_path / "synthese.png"
     subprocess.run(
         [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

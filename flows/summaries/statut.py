@@ -14,7 +14,7 @@ from typing import Any
 from flows.summaries import SummaryInput, summariser
 from knowledge.advisor import contacts_for, recommend
 from knowledge.base import KnowledgeBase, load_knowledge
-from knowledge.texts import spell_out
+from knowledge.glossary import spell_out
 
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flows.charts.common import (
+from storage.reports.charts.common import (
     DPI,
     INK,
     LEVIER_FORT,

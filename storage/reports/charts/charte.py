@@ -13,8 +13,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flows.charts import chart
-from flows.charts.common import DPI, INK, MISSING, WIDTH_INCHES, band_colour
+from storage.reports.charts.common import DPI, INK, MISSING, WIDTH_INCHES, band_colour
 
 TICKS = (0, 25, 50, 75, 100)
 
@@ -62,7 +61,6 @@ def _draw(labels: list[str], scores: list[float | None], texts: dict[str, str]) 
     return buffer.getvalue()
 
 
-@chart("charte")
 def charte_chart(summary: dict[str, Any]) -> bytes | None:
     """PNG of the four article scores, or None when no article could be scored."""
     articles = summary.get("articles") or []

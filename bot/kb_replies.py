@@ -1,5 +1,8 @@
 """Knowledge-base answers as chat bubbles (``Outgoing``) with their buttons.
 
+The knowledge layer returns values (:class:`~knowledge.model.KbResult`); this module
+turns them into messages, with the ``kb.*`` texts of the catalogue.
+
 Button payloads are short opaque strings the core routes back here:
 ``kb:more:<id>`` (details), ``kb:show:<id>`` (one entry's short answer) and
 ``kb:fb:+:<id>`` / ``kb:fb:-:<id>`` (was this helpful?). Entry ids are at most 60
@@ -11,9 +14,10 @@ from __future__ import annotations
 import re
 
 from bot.messages import Choice, Outgoing
+from flows.catalogue import Texts
 from knowledge.base import KnowledgeBase
+from knowledge.glossary import spell_out
 from knowledge.model import Entry, KbResult
-from knowledge.texts import spell_out, text
 
 MAX_RELATED = 3
 PAYLOAD_MAX = 64
@@ -40,10 +44,10 @@ def _payload(value: str) -> str:
 _COMPARES = re.compile(r"\b(ou|ou bien|plutot|plutôt|versus|vs|difference|différence)\b")
 
 
-def answer_messages(kb: KnowledgeBase, result: KbResult) -> list[Outgoing]:
+def answer_messages(kb: KnowledgeBase, result: KbResult, text: Texts) -> list[Outgoing]:
     """Reply to a free question: an answer, « vouliez-vous dire… » or « je ne sais pas »."""
     if result.status == "answer" and result.answers:
-        replies = [_entry_bubble(kb, result.answers[0].entry)]
+        replies = [_entry_bubble(kb, result.answers[0].entry, text)]
         if result.answers[0].entry.kind == "forme" and _COMPARES.search(result.query.lower()):
             # « asso ou coop ? »: one card cannot compare; the advisor can. Said first,
             # so that the card and its question stay last.
@@ -57,10 +61,10 @@ def answer_messages(kb: KnowledgeBase, result: KbResult) -> list[Outgoing]:
             Choice(scored.entry.title, show_payload(scored.entry.id)) for scored in result.answers
         )
         return [Outgoing(text="\n".join(lines), choices=choices)]
-    return unknown_messages(result.suggestions)
+    return unknown_messages(result.suggestions, text)
 
 
-def unknown_messages(suggestions: list[Entry]) -> list[Outgoing]:
+def unknown_messages(suggestions: list[Entry], text: Texts) -> list[Outgoing]:
     """« Je ne sais pas », the closest topics as buttons, then what to type."""
     lines = [text("unknown.intro")]
     choices: tuple[Choice, ...] = ()
@@ -72,15 +76,15 @@ def unknown_messages(suggestions: list[Entry]) -> list[Outgoing]:
     return [Outgoing(text="\n".join(lines), choices=choices)]
 
 
-def entry_messages(kb: KnowledgeBase, entry_id: str) -> list[Outgoing]:
+def entry_messages(kb: KnowledgeBase, entry_id: str, text: Texts) -> list[Outgoing]:
     """The short answer of one entry (button ``kb:show:<id>``)."""
     entry = kb.get(entry_id)
     if entry is None:
         return [Outgoing(text=text("missing_entry"))]
-    return [_entry_bubble(kb, entry)]
+    return [_entry_bubble(kb, entry, text)]
 
 
-def details_messages(kb: KnowledgeBase, entry_id: str) -> list[Outgoing]:
+def details_messages(kb: KnowledgeBase, entry_id: str, text: Texts) -> list[Outgoing]:
     """Details, then « pour aller plus loin », sources and related entries."""
     entry = kb.get(entry_id)
     if entry is None:
@@ -117,11 +121,11 @@ def feedback_from_text(typed: str) -> bool | None:
     return None
 
 
-def feedback_thanks(helpful: bool) -> list[Outgoing]:
+def feedback_thanks(helpful: bool, text: Texts) -> list[Outgoing]:
     return [Outgoing(text=text("feedback.helpful" if helpful else "feedback.unhelpful"))]
 
 
-def _entry_bubble(kb: KnowledgeBase, entry: Entry) -> Outgoing:
+def _entry_bubble(kb: KnowledgeBase, entry: Entry, text: Texts) -> Outgoing:
     choices = [Choice(text("answer.more"), more_payload(entry.id))]
     related = text("answer.related")
     choices += [

@@ -1,6 +1,7 @@
-"""User-facing French of the knowledge base, read from ``texts.fr.yaml``.
+"""Acronyms spelled out at their first use in a message: « SCIC (société coopérative…) ».
 
-Kept out of the code so that a content editor can reword a message without a developer.
+The glossary is content (``glossary.fr.yaml``), so that an editor adds an acronym
+without touching the entries that use it.
 """
 
 from __future__ import annotations
@@ -12,25 +13,17 @@ from typing import Any
 
 from flows.yamlsource import load_yaml
 
-TEXTS_PATH = Path(__file__).parent / "texts.fr.yaml"
+GLOSSARY_PATH = Path(__file__).parent / "glossary.fr.yaml"
 
 
 @lru_cache(maxsize=1)
-def _texts() -> dict[str, Any]:
-    return load_yaml(TEXTS_PATH)
-
-
-def text(key: str) -> str:
-    """The text at a dotted key, e.g. ``text("unknown.intro")``."""
-    node: Any = _texts()
-    for part in key.split("."):
-        node = node[part]
-    return str(node).strip()
+def _glossary() -> dict[str, Any]:
+    return load_yaml(GLOSSARY_PATH)
 
 
 @lru_cache(maxsize=1)
 def _acronyms() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
-    glossary = _texts().get("sigles") or {}
+    glossary = _glossary().get("sigles") or {}
     found = []
     for short, long in glossary.items():
         # Not inside a word, a URL or a proper name (« ESS France », « CRESS PACA »).

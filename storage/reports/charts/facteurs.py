@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.charts import chart
-from flows.charts.common import factor_family_bars
+from storage.reports.charts.common import factor_family_bars
 
 
-@chart("facteurs")
 def facteurs_chart(summary: dict[str, Any]) -> bytes | None:
     """PNG of the family scores, or None when no factor was rated."""
     families = summary.get("families") or []

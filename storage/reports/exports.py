@@ -19,9 +19,11 @@ from typing import Any
 
 from flows.model import Flow
 from flows.views import answer_views
-from storage.render import has_template, render
-from storage.repository import SessionRecord
+from storage.records import SessionRecord
+from storage.reports.charts import render_chart
+from storage.reports.render import has_template, render
 
+EXPORT_FORMATS = ("md", "html", "csv", "json")
 MIME_TYPES = {
     "md": "text/markdown; charset=utf-8",
     "html": "text/html; charset=utf-8",
@@ -41,20 +43,21 @@ class ExportDocument:
 def session_dict(record: SessionRecord, flow: Flow | None) -> dict[str, Any]:
     return {
         "id": record.id,
-        "flow": record.flow,
-        "title": flow.title if flow else record.flow,
+        "flow": record.flow_id,
+        "title": flow.title if flow else record.flow_id,
         "status": record.status,
         "started_at": record.started_at.isoformat(),
         "updated_at": record.updated_at.isoformat(),
-        "answers": answer_views(flow, ((a.step, a.value, a.comment) for a in record.answers)),
-        "summary": record.summary or {},
+        "answers": answer_views(flow, ((step, a.value, a.comment)
+                                       for step, a in record.answers.items())),
+        "summary": dict(record.summary or {}),
     }
 
 
 def export_json(user: str, records: Sequence[SessionRecord], flows: dict[str, Flow]) -> str:
     sessions = []
     for record in records:
-        full = session_dict(record, flows.get(record.flow))
+        full = session_dict(record, flows.get(record.flow_id))
         full["answers"] = [
             {"step": a["step"], "value": a["value"], **({"comment": a["comment"]}
                                                        if a["comment"] else {})}
@@ -77,13 +80,13 @@ def export_csv(user: str, records: Sequence[SessionRecord], flows: dict[str, Flo
     writer.writerow(["utilisateur", "session", "parcours", "statut", "question_id", "question",
                      "reponse", "valeur", "commentaire", "date"])
     for record in records:
-        flow = flows.get(record.flow)
-        dates = {a.step: a.answered_at.isoformat() for a in record.answers}
+        flow = flows.get(record.flow_id)
+        dates = {step: a.at.isoformat() for step, a in record.answers.items()}
         for view in session_dict(record, flow)["answers"]:
             value = view["value"]
             raw = json.dumps(value, ensure_ascii=False) if isinstance(value, list) else value
             writer.writerow([csv_safe(c) for c in (
-                user, record.id, record.flow, record.status, view["step"], view["ask"],
+                user, record.id, record.flow_id, record.status, view["step"], view["ask"],
                 view["display"], raw, view["comment"], dates.get(view["step"], ""),
             )])
     return "\ufeff" + out.getvalue()  # BOM: Excel then reads the accents right
@@ -91,11 +94,9 @@ def export_csv(user: str, records: Sequence[SessionRecord], flows: dict[str, Flo
 
 def _document(fmt: str, user: str, records: Sequence[SessionRecord],
               flows: dict[str, Flow]) -> str:
-    from flows.charts import render_chart
-
     sessions = []
     for record in records:
-        flow = flows.get(record.flow)
+        flow = flows.get(record.flow_id)
         data = session_dict(record, flow)
         chart = None
         if fmt == "html" and flow and flow.summary and record.summary:

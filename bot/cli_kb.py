@@ -12,11 +12,17 @@ import json
 import sys
 from typing import Any, TextIO
 
+from bot.cli_common import DB_HELP, run, settings_from_args
+from bot.texts import texts
 from flows.yamlsource import ContentError
+from knowledge.base import load_knowledge
 from knowledge.model import KbResult
-from knowledge.texts import text
 
 GAPS_LIMIT = 50
+
+
+def text(key: str, **params: object) -> str:
+    return texts()(f"kb.cli.{key}", **params)
 
 
 def add_ask_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,24 +59,22 @@ def result_json(result: KbResult) -> dict[str, Any]:
     }
 
 
-def run_ask(
+def cmd_ask(
     args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | None = None
 ) -> int:
-    from knowledge.base import load_knowledge
-
     out = stdout or sys.stdout
     top = max(1, int(getattr(args, "top", 3) or 3))
     try:
         kb = load_knowledge()
     except ContentError as exc:
-        print(f"{text('cli.content_error')} {exc}", file=sys.stderr)
+        print(f"{text('content_error')} {exc}", file=sys.stderr)
         return 2
     words = getattr(args, "question", None) or []
     question = " ".join(words).strip() if isinstance(words, list) else str(words).strip()
     if not question:
         source = stdin or sys.stdin
         if source.isatty():
-            print(text("cli.empty_question"), file=sys.stderr)
+            print(text("empty_question"), file=sys.stderr)
             return 2
         for line in source:
             line = line.strip()
@@ -89,9 +93,9 @@ def run_ask(
 def _plain(result: KbResult) -> str:
     """Human-readable answer for the terminal (markup removed)."""
     if not result.answers:
-        lines = [text("cli.no_answer")]
+        lines = [text("no_answer")]
         if result.suggestions:
-            lines.append(text("cli.closest"))
+            lines.append(text("closest"))
             lines += [f"- {entry.title} ({entry.id})" for entry in result.suggestions]
         return "\n".join(lines)
     first, *others = result.answers
@@ -106,11 +110,7 @@ def _strip(value: str) -> str:
 
 
 def add_gaps_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--db",
-        metavar="URL",
-        help="base de données (sqlite:///… ou postgresql://…) ; par défaut COOPBOT_DATABASE_URL",
-    )
+    parser.add_argument("--db", metavar="URL", help=DB_HELP)
     parser.add_argument(
         "--limit",
         type=int,
@@ -121,39 +121,31 @@ def add_gaps_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="sortie JSON")
 
 
-def run_gaps(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
+def cmd_gaps(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
     """List unanswered questions and unhelpful answers, most frequent first."""
+    from storage.sql.store import open_storage
+
     out = stdout or sys.stdout
-    url = getattr(args, "db", None) or _default_url()
+    url = settings_from_args(args).database_url
     limit = max(1, int(getattr(args, "limit", GAPS_LIMIT) or GAPS_LIMIT))
-    import asyncio
 
-    gaps = asyncio.run(_read_gaps(url, limit))
-    if getattr(args, "json", False):
-        rows = [{"question": q, "kind": k, "count": n} for q, k, n in gaps]
-        out.write(json.dumps(rows, ensure_ascii=False) + "\n")
+    async def read() -> int:
+        storage = await open_storage(url)
+        try:
+            gaps = await storage.kb_gaps(limit)
+        finally:
+            await storage.close()
+        if getattr(args, "json", False):
+            rows = [{"question": g.question, "kind": g.kind, "count": g.count} for g in gaps]
+            out.write(json.dumps(rows, ensure_ascii=False) + "\n")
+            return 0
+        if not gaps:
+            out.write(text("gaps_empty") + "\n")
+            return 0
+        out.write(text("gaps_title") + "\n")
+        for gap in gaps:
+            label = text("gaps_kind_unhelpful" if gap.kind == "unhelpful" else "gaps_kind_unknown")
+            out.write(f"{gap.count:>4}  {gap.question}  ({label})\n")
         return 0
-    if not gaps:
-        out.write(text("cli.gaps_empty") + "\n")
-        return 0
-    out.write(text("cli.gaps_title") + "\n")
-    for question, kind, count in gaps:
-        label = text("cli.gaps_kind_unhelpful" if kind == "unhelpful" else "cli.gaps_kind_unknown")
-        out.write(f"{count:>4}  {question}  ({label})\n")
-    return 0
 
-
-async def _read_gaps(url: str, limit: int) -> list[tuple[str, str, int]]:
-    from storage.repository import open_storage
-
-    storage = await open_storage(url)
-    try:
-        return list(await storage.list_kb_gaps(limit))
-    finally:
-        await storage.close()
-
-
-def _default_url() -> str:
-    from bot.config import Settings
-
-    return Settings.from_env().database_url
+    return run(read)

@@ -25,7 +25,7 @@ import base64
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -34,9 +34,11 @@ from typing import Any
 
 from flows.model import Flow, Step
 from flows.views import display_value
-from storage.exports import MIME_TYPES, csv_safe
-from storage.render import render
-from storage.workshops import Participation
+from storage.protocols import WorkshopStore
+from storage.records import Participation, WorkshopRecord
+from storage.reports.exports import MIME_TYPES, csv_safe
+from storage.reports.render import render
+from storage.workshop_codes import display_code
 
 UNKNOWN = "non_precise"
 FORMATS = ("md", "html", "csv", "json")
@@ -236,6 +238,17 @@ def _factors(flow: Flow, people: Sequence[Participation], present: list[str],
 
 
 # --- documents -------------------------------------------------------------------------------
+
+
+def workshop_synthesis(store: WorkshopStore, workshop: WorkshopRecord,
+                       flows: Mapping[str, Flow], unknown_label: str) -> dict[str, Any] | None:
+    """The synthesis of a workshop (the caller has checked the right to read it)."""
+    flow = flows.get(workshop.flow_id)
+    if flow is None:
+        return None
+    info = WorkshopInfo(display_code(workshop.code), workshop.title, workshop.status,
+                        workshop.created_at, workshop.closes_at)
+    return build_synthesis(info, flow, store.participations(workshop.id), unknown_label)
 
 
 @dataclass(frozen=True, slots=True)

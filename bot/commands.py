@@ -1,0 +1,47 @@
+"""The command table and the pending-question table: routes as data.
+
+Every chat command but the flows' own (``/facteurs``, ``/cadrage``…, taken from
+the flow files) is listed here, with the French name people type and the
+English aliases that are accepted but never shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot import privacy, routes, workshop_create, workshop_routes
+from bot.turn import Confirmation, Handler
+
+COMMANDS: Mapping[str, Handler] = {
+    "start": routes.start,
+    "aide": routes.help_,
+    "retour": routes.navigate("back", "commands.nothing_to_go_back"),
+    "passer": routes.navigate("skip", "commands.nothing_to_skip"),
+    "annuler": routes.navigate("cancel", "commands.nothing_to_cancel"),
+    "export": routes.export,
+    "reprendre": routes.resume,
+    "atelier": workshop_create.create,
+    "ateliercreer": workshop_create.flow_chosen,
+    "rejoindre": workshop_routes.join,
+    "synthese": workshop_routes.synthesis,
+    "synthèse": workshop_routes.synthesis,
+    "cofacilitateur": workshop_routes.cofacilitator,
+    "mesdonnees": privacy.my_data,
+    "mesdonnées": privacy.my_data,
+    "oublier": privacy.forget,
+}
+
+ALIASES: Mapping[str, str] = {
+    "help": "aide",
+    "back": "retour",
+    "skip": "passer",
+    "cancel": "annuler",
+    "stop": "annuler",
+    "menu": "start",
+}
+
+CONFIRMATIONS: Mapping[str, Confirmation] = {
+    workshop_create.CONFIRM_TITLE: workshop_create.title_given,
+    workshop_create.CONFIRM_FLOW: workshop_create.flow_typed,
+    privacy.CONFIRM_FORGET: privacy.confirm_forget,
+}

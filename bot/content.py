@@ -1,0 +1,48 @@
+"""Everything the assistant reads but never changes, loaded once at start.
+
+Passed down to every handler (through the :class:`~bot.turn.Turn`) instead of being
+looked up in module globals: a test builds its own, and nothing is loaded twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.texts import texts
+from flows.catalogue import Texts
+from flows.model import Flow
+from flows.registry import load_flows
+from flows.summaries import SUMMARISERS, SummaryInput
+from knowledge.base import KnowledgeBase, load_knowledge
+
+Summariser = Callable[[SummaryInput], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Content:
+    flows: Mapping[str, Flow]
+    texts: Texts
+    knowledge: KnowledgeBase | None
+    summarisers: Mapping[str, Summariser]
+    """Summary name (a flow's ``summary:``) → the function that computes it."""
+    retention_days: int = 365
+    flow_commands: Mapping[str, Flow] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        commands = {flow.command: flow for flow in self.flows.values()}
+        object.__setattr__(self, "flow_commands", commands)
+
+    def summarise(self, flow: Flow, answers: Mapping[str, Any],
+                  comments: Mapping[str, str]) -> dict[str, Any]:
+        """The flow's summary, or ``{}`` when its flow names none."""
+        func = self.summarisers.get(flow.summary)
+        return dict(func(SummaryInput(flow, answers, comments))) if func else {}
+
+
+def load_content(retention_days: int = 365, knowledge: KnowledgeBase | None = None) -> Content:
+    """Flows, catalogue, knowledge base and summaries, each read and validated once."""
+    return Content(flows=load_flows(), texts=texts(),
+                   knowledge=knowledge if knowledge is not None else load_knowledge(),
+                   summarisers=dict(SUMMARISERS), retention_days=retention_days)

@@ -1,0 +1,92 @@
+"""Test doubles shipped with Coopbot, one per seam, for its tests and for yours.
+
+- :class:`FunctionAssistant`: what a channel talks to, driven by a plain function
+  (in the style of httpx's ``MockTransport(handler)``); it records what it received
+  and what the channel reported as delivered.
+- :func:`memory_assistant`: the real assistant on :class:`MemoryStorage`, the storage
+  seam's double — every route, flow and command, no database.
+- :class:`ConsoleUser`: a person typing in the console and reading plain text.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from bot.content import Content, load_content
+from bot.core import Assistant
+from bot.identity import pseudonym
+from bot.markup import to_plain
+from bot.messages import Incoming, Outgoing
+from storage.memory.store import MemoryStorage
+
+Reply = Callable[[Incoming], list[Outgoing] | Awaitable[list[Outgoing]]]
+
+_CONTENT: list[Content] = []
+
+
+def shared_content() -> Content:
+    """The shipped content, loaded once for a whole test run."""
+    if not _CONTENT:
+        _CONTENT.append(load_content())
+    return _CONTENT[0]
+
+
+def memory_assistant(content: Content | None = None, secret: str = "test-secret") -> Assistant:
+    return Assistant(MemoryStorage(), content or shared_content(), secret)
+
+
+@dataclass
+class FunctionAssistant:
+    """An assistant whose answer to each message is ``reply(incoming)``."""
+
+    reply: Reply = field(default=lambda _incoming: [])
+    commands: list[tuple[str, str]] = field(
+        default_factory=lambda: [("start", "Accueil"), ("aide", "Aide")])
+    received: list[Incoming] = field(default_factory=list)
+    delivered_replies: list[tuple[Incoming, list[Outgoing]]] = field(default_factory=list)
+
+    def user_key(self, channel: str, platform_user_id: str) -> str:
+        return pseudonym("test-secret", channel, platform_user_id)
+
+    async def handle(self, incoming: Incoming) -> list[Outgoing]:
+        self.received.append(incoming)
+        result = self.reply(incoming)
+        return list(await result if inspect.isawaitable(result) else result)
+
+    async def delivered(self, incoming: Incoming, replies: list[Outgoing]) -> None:
+        self.delivered_replies.append((incoming, replies))
+
+
+def echo(incoming: Incoming) -> list[Outgoing]:
+    """A reply function that repeats the text (or the pressed payload)."""
+    return [Outgoing(text=incoming.text or incoming.payload or "")]
+
+
+class ConsoleUser:
+    """A person typing in the console: sends text, reads the replies as plain text."""
+
+    def __init__(self, assistant: Assistant, name: str = "alice") -> None:
+        self.assistant = assistant
+        self.name = name
+        self.key = assistant.user_key("console", name)
+        self.last: list[Outgoing] = []
+
+    async def say(self, text: str, message_id: str | None = None) -> list[Outgoing]:
+        self.last = await self.assistant.handle(
+            Incoming("console", self.key, "console", text=text, message_id=message_id))
+        return self.last
+
+    async def press(self, payload: str) -> list[Outgoing]:
+        self.last = await self.assistant.handle(
+            Incoming("console", self.key, "console", payload=payload))
+        return self.last
+
+    def text(self) -> str:
+        """The texts of the last replies, one bubble per line group."""
+        return "\n".join(o.text for o in self.last)
+
+    def plain(self) -> str:
+        """The last replies as the console shows them (markup removed)."""
+        return "\n".join(to_plain(o.text) for o in self.last)

@@ -1,0 +1,135 @@
+"""The storage the assistant runs on: every call is one job in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import func, null, select
+from sqlalchemy.engine import Connection
+
+from storage.database import Database, open_database
+from storage.liveness import Liveness, open_liveness
+from storage.migrate import migrate
+from storage.models import kb_gaps, key_values, processed_events, users, utcnow
+from storage.protocols import Conversation, EventRef, WorkshopStore
+from storage.records import GapCount, PurgeCounts, SessionRecord
+from storage.sql import conversation as conversations
+from storage.sql import privacy
+from storage.sql.dialect import insert
+from storage.sql.workshops import SqlWorkshops
+
+T = TypeVar("T")
+
+
+class SqlStorage:
+    def __init__(self, database: Database, liveness: Liveness) -> None:
+        self.database = database
+        self.liveness = liveness
+        self.worker = liveness.worker
+
+    @property
+    def dialect(self) -> str:
+        return self.database.dialect
+
+    async def close(self) -> None:
+        await self.liveness.stop()
+        await self.database.close()
+
+    # --- conversations ---------------------------------------------------------------
+
+    async def conversation(self, user_key: str, job: Callable[[Conversation], T],
+                           event: EventRef | None = None) -> T:
+        def transaction(connection: Connection) -> T:
+            conv = conversations.load(connection, user_key, utcnow(), self.worker, event)
+            result = job(conv)
+            conv.save()
+            return result
+
+        return await self.database.run(transaction)
+
+    async def workshops(self, job: Callable[[WorkshopStore], T]) -> T:
+        return await self.database.run(lambda c: job(SqlWorkshops(c, utcnow())))
+
+    # --- outbox -------------------------------------------------------------------------
+
+    async def delivered(self, event: EventRef) -> None:
+        e = processed_events.c
+        await self.database.run(lambda c: c.execute(
+            processed_events.update()
+            .where(e.channel == event.channel, e.event_id == event.event_id,
+                   e.replies.is_not(None))
+            .values(replies=null(), owner=None)))
+
+    async def worker_alive(self, worker: int | None) -> bool:
+        return worker is not None and await self.liveness.alive(worker)
+
+    # --- key-value ----------------------------------------------------------------------
+
+    async def get_value(self, key: str) -> str | None:
+        return await self.database.run(lambda c: c.execute(
+            select(key_values.c.value).where(key_values.c.key == key)).scalar())
+
+    async def set_value(self, key: str, value: str) -> None:
+        def job(c: Connection) -> None:
+            stmt = insert(c.dialect.name, key_values).values(
+                key=key, value=value, updated_at=utcnow())
+            c.execute(stmt.on_conflict_do_update(
+                index_elements=["key"],
+                set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at}))
+
+        await self.database.run(job)
+
+    async def setdefault_value(self, key: str, value: str) -> str:
+        def job(c: Connection) -> str:
+            c.execute(insert(c.dialect.name, key_values)
+                      .values(key=key, value=value, updated_at=utcnow())
+                      .on_conflict_do_nothing(index_elements=["key"]))
+            return str(c.execute(select(key_values.c.value)
+                                 .where(key_values.c.key == key)).scalar_one())
+
+        return await self.database.run(job)
+
+    # --- maintenance --------------------------------------------------------------------
+
+    async def user_exists(self, user_key: str) -> bool:
+        return await self.database.run(lambda c: c.execute(
+            select(users.c.id).where(users.c.key == user_key)).first() is not None)
+
+    async def user_sessions(self, user_key: str,
+                            flow_id: str | None = None) -> list[SessionRecord]:
+        def job(c: Connection) -> list[SessionRecord]:
+            user_id = c.execute(select(users.c.id).where(users.c.key == user_key)).scalar()
+            if user_id is None:
+                return []
+            s = conversations.S
+            query = select(*conversations.SESSION_COLUMNS).where(s.user_id == user_id)
+            if flow_id is not None:
+                query = query.where(s.flow_id == flow_id)
+            return [conversations.session_record(r) for r in c.execute(query.order_by(s.id))]
+
+        return await self.database.run(job)
+
+    async def kb_gaps(self, limit: int = 50) -> list[GapCount]:
+        """Unanswered questions and unhelpful answers, most frequent first."""
+        g = kb_gaps.c
+        question, count = func.lower(g.question), func.count(g.id)
+        query = (select(question, g.kind, count).group_by(question, g.kind)
+                 .order_by(count.desc(), question).limit(limit))
+        rows = await self.database.run(lambda c: c.execute(query).all())
+        return [GapCount(q, k, int(n)) for q, k, n in rows]
+
+    async def purge(self, days: int) -> PurgeCounts:
+        return await self.database.run(lambda c: privacy.purge(c, days, utcnow()))
+
+
+async def open_storage(url: str) -> SqlStorage:
+    """Connect and migrate. Raises ``storage.database.DatabaseUrlError`` on a bad URL."""
+    database = open_database(url)
+    try:
+        await migrate(database)
+        liveness = await open_liveness(database)
+    except BaseException:
+        await database.close()
+        raise
+    return SqlStorage(database, liveness)
