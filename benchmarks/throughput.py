@@ -326,9 +326,9 @@ def _peak_rss_mb() -> float:
 
 def chart_cost_ms(samples: int = 5) -> float:
     """Median time to draw one facteurs chart (what --charts adds per completion)."""
-    from storage.reports.charts import render_chart
     from flows.engine import answer, start
     from flows.summaries import SummaryInput, summarise
+    from storage.reports.charts import render_chart
 
     flow = load_flows()["facteurs"]
     times = []

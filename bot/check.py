@@ -15,13 +15,12 @@ from typing import Any
 from jinja2 import TemplateError
 
 from bot.cli_common import say
-from bot.content import Content
+from bot.content import Content, summarisers
 from bot.texts import TEXTS_FILE
 from bot.workshop_routes import chat_messages
 from flows.catalogue import Texts, load_texts
 from flows.model import Flow, Step
 from flows.registry import check_flows, load_flows
-from flows.summaries import SUMMARISERS
 from flows.views import views_from_state
 from flows.yamlsource import ContentError
 from knowledge.base import check_knowledge, load_knowledge
@@ -129,7 +128,7 @@ def run_checks(verbose: bool = False) -> int:
         # Templates are checked even when an entry is wrong: every problem at once.
         knowledge = None if kb_problems else load_knowledge()
         content = Content(flows=load_flows(), texts=texts, knowledge=knowledge,
-                          summarisers=SUMMARISERS)
+                          summarisers=summarisers(knowledge))
         problems.extend(_check_templates(content))
         problems.extend(_check_workshop(content))
     if problems:

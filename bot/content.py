@@ -16,6 +16,7 @@ from flows.model import Flow
 from flows.registry import load_flows
 from flows.summaries import SUMMARISERS, SummaryInput
 from knowledge.base import KnowledgeBase, load_knowledge
+from knowledge.statut_summary import statut_summariser
 
 Summariser = Callable[[SummaryInput], Mapping[str, Any]]
 
@@ -43,6 +44,14 @@ class Content:
 
 def load_content(retention_days: int = 365, knowledge: KnowledgeBase | None = None) -> Content:
     """Flows, catalogue, knowledge base and summaries, each read and validated once."""
-    return Content(flows=load_flows(), texts=texts(),
-                   knowledge=knowledge if knowledge is not None else load_knowledge(),
-                   summarisers=dict(SUMMARISERS), retention_days=retention_days)
+    kb = knowledge if knowledge is not None else load_knowledge()
+    return Content(flows=load_flows(), texts=texts(), knowledge=kb,
+                   summarisers=summarisers(kb), retention_days=retention_days)
+
+
+def summarisers(kb: KnowledgeBase | None) -> dict[str, Summariser]:
+    """Every summary by name; /statut's needs the knowledge base (none without it)."""
+    found: dict[str, Summariser] = dict(SUMMARISERS)
+    if kb is not None:
+        found["statut"] = statut_summariser(kb)
+    return found

@@ -134,7 +134,6 @@ class SqliteDatabase:
             json_serializer=_dumps, json_deserializer=_loads,
         )
         event.listen(self.engine, "connect", _on_connect)
-        event.listen(self.engine, "begin", _on_begin)
         self._connection: Connection | None = None
         self._checkpointer = Checkpointer(self.sqlite_path) if self.sqlite_path else None
 
@@ -159,8 +158,14 @@ class SqliteDatabase:
             self._connection = self.engine.connect()
             if self._checkpointer is not None:
                 self._checkpointer.start()
-        with self._connection.begin():
-            return job(self._connection)
+        connection = self._connection
+        with connection.begin():
+            # IMMEDIATE: the write lock is taken first, so that two processes serialise
+            # their read-modify-write of a conversation instead of losing an update.
+            # Emitted here rather than from a "begin" event: an event listener makes
+            # SQLAlchemy dispatch events around every statement.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return job(connection)
 
     async def close(self) -> None:
         if self._checkpointer is not None:
@@ -172,19 +177,13 @@ class SqliteDatabase:
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy's "begin" event emit BEGIN itself (the recipe of SQLAlchemy's
-    # pysqlite documentation), so that it can be BEGIN IMMEDIATE.
+    # The driver then leaves transactions to us (SQLAlchemy's pysqlite recipe), so
+    # that :meth:`SqliteDatabase.run_now` can open them with BEGIN IMMEDIATE.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     for pragma in _PRAGMAS:
         cursor.execute(pragma)
     cursor.close()
-
-
-def _on_begin(connection: Connection) -> None:
-    # IMMEDIATE: the write lock is taken first, so two processes serialise their
-    # read-modify-write of a conversation instead of losing an update.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class PostgresDatabase:

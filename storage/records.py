@@ -8,7 +8,7 @@ exports, the privacy report and workshop syntheses — and turned into the engin
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,9 +18,15 @@ from flows.engine import FlowState, Status
 @dataclass(frozen=True, slots=True)
 class Answer:
     value: Any
-    at: datetime
-    """When it was given (kept when a later message leaves it unchanged)."""
+    at: str
+    """When it was given, ISO 8601 in UTC (kept while later messages leave it unchanged).
+    Kept as the stored text: a session is read and written at every message, and its
+    moments are only read as dates by exports."""
     comment: str | None = None
+
+    @property
+    def answered_at(self) -> datetime:
+        return datetime.fromisoformat(self.at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,23 +59,27 @@ class SessionRecord:
     def with_state(self, state: FlowState, now: datetime) -> SessionRecord:
         """This session after ``state``: an answer keeps its moment while unchanged."""
         answers: dict[str, Answer] = {}
+        moment = now.isoformat()
+        known_answers, comments = self.answers, state.comments
         for step, value in state.answers.items():
-            comment = state.comments.get(step) or None
-            known = self.answers.get(step)
+            comment = comments.get(step) or None
+            known = known_answers.get(step)
             if known is not None and known.value == value and known.comment == comment:
                 answers[step] = known
             else:
-                answers[step] = Answer(value, now, comment)
-        return replace(self, flow_version=state.version, status=state.status,
-                       history=tuple(state.history), selection=tuple(state.selection),
-                       answers=answers, updated_at=now)
+                answers[step] = Answer(value, moment, comment)
+        return SessionRecord(
+            id=self.id, user_id=self.user_id, flow_id=self.flow_id,
+            flow_version=state.version, status=state.status, history=tuple(state.history),
+            selection=tuple(state.selection), answers=answers, workshop_id=self.workshop_id,
+            started_at=self.started_at, updated_at=now, summary=self.summary)
 
 
 def answers_document(answers: Mapping[str, Answer]) -> dict[str, Any]:
     """The ``flow_sessions.answers`` JSON of a session."""
     document: dict[str, Any] = {}
     for step, answer in answers.items():
-        item: dict[str, Any] = {"value": answer.value, "at": answer.at.isoformat()}
+        item: dict[str, Any] = {"value": answer.value, "at": answer.at}
         if answer.comment:
             item["comment"] = answer.comment
         document[step] = item
@@ -78,7 +88,7 @@ def answers_document(answers: Mapping[str, Answer]) -> dict[str, Any]:
 
 def answers_from_document(document: Mapping[str, Any] | None) -> dict[str, Answer]:
     return {
-        step: Answer(item.get("value"), datetime.fromisoformat(item["at"]), item.get("comment"))
+        step: Answer(item.get("value"), item["at"], item.get("comment"))
         for step, item in (document or {}).items()
     }
 

@@ -10,9 +10,10 @@ import pytest
 
 from flows.loader import load_flow
 from flows.model import Flow
-from flows.summaries import SummaryInput, summarise
+from flows.summaries import SummaryInput
 from knowledge.advisor import contacts_for, recommend
 from knowledge.base import load_knowledge
+from knowledge.statut_summary import summarise_statut
 from storage.reports.render import render
 
 FLOW_PATH = Path(__file__).resolve().parent.parent / "flows" / "definitions" / "statut.yaml"
@@ -133,7 +134,8 @@ def test_summary_and_templates(flow: Flow) -> None:
         "salaries": False,
         "multi": True,
     }
-    summary = summarise(SummaryInput(flow=flow, answers=answers, comments={}))
+    summary = summarise_statut(SummaryInput(flow=flow, answers=answers, comments={}),
+                               load_knowledge())
     assert summary["forms"][0]["id"] == "forme/scic"
     assert summary["forms"][0]["answer"] and summary["forms"][0]["why"]
     assert summary["contacts"][0]["id"] == "contact/urscop"

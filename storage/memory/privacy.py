@@ -31,7 +31,7 @@ def personal_data(t: Tables, user_key: str) -> dict[str, Any]:
                 "started_at": _iso(s.started_at), "updated_at": _iso(s.updated_at),
                 "workshop": {"code": display_code(workshop.code), "title": workshop.title}
                 if workshop else None,
-                "answers": [{"step": step, "value": a.value, "answered_at": _iso(a.at),
+                "answers": [{"step": step, "value": a.value, "answered_at": a.at,
                              **({"comment": a.comment} if a.comment else {})}
                             for step, a in s.answers.items()],
                 "summary": dict(s.summary) if s.summary is not None else None,

@@ -81,7 +81,7 @@ def export_csv(user: str, records: Sequence[SessionRecord], flows: dict[str, Flo
                      "reponse", "valeur", "commentaire", "date"])
     for record in records:
         flow = flows.get(record.flow_id)
-        dates = {step: a.at.isoformat() for step, a in record.answers.items()}
+        dates = {step: a.at for step, a in record.answers.items()}
         for view in session_dict(record, flow)["answers"]:
             value = view["value"]
             raw = json.dumps(value, ensure_ascii=False) if isinstance(value, list) else value

@@ -1,8 +1,8 @@
 """A person's conversation on SQL: loaded in one query, saved in one or two.
 
-:func:`load` reads the person and their active session together, locking the
-person's row (``FOR UPDATE`` on PostgreSQL; on SQLite ``BEGIN IMMEDIATE`` already
-gave the transaction the file's write lock), so two workers never interleave one
+:func:`load` reads the person and their active session together, once the person's row
+is locked (``FOR UPDATE`` on PostgreSQL; on SQLite ``BEGIN IMMEDIATE`` already gave
+the transaction the file's write lock), so two workers never interleave one
 person's messages. The job then decides on that snapshot; what it changes is
 kept in the :class:`SqlConversation` and written by :meth:`SqlConversation.save`:
 usually one ``UPDATE`` of the session row, plus the person's row when their
@@ -42,8 +42,8 @@ _LOAD = (
     .select_from(users.outerjoin(flow_sessions, and_(
         S.id == users.c.active_session_id, S.user_id == users.c.id)))
     .where(users.c.key == bindparam("b_key"))
-    .with_for_update(of=users)
 )
+_LOCK = select(users.c.id).where(users.c.key == bindparam("b_key")).with_for_update()
 _SAVE_SESSION = (
     flow_sessions.update().where(S.id == bindparam("b_id")).values(
         flow_version=bindparam("b_version"), status=bindparam("b_status"),
@@ -80,14 +80,27 @@ def _claim(dialect: str) -> Any:
 
 def load(connection: Connection, user_key: str, now: datetime, worker: int,
          event: EventRef | None) -> SqlConversation:
-    row = connection.execute(_LOAD, {"b_key": user_key}).first()
-    if row is None:  # a new person: created, then read (and locked) like the others
-        connection.execute(_new_user(connection.dialect.name).values(
-            key=user_key, created_at=now, last_seen_at=now, state={}))
-        row = connection.execute(_LOAD, {"b_key": user_key}).one()
+    key = {"b_key": user_key}
+    # PostgreSQL: lock the person's row first, then read. Locking in the reading query
+    # itself would not do: after waiting for the lock, PostgreSQL re-reads the locked
+    # row but keeps the session columns of its older snapshot (an update lost under two
+    # workers). On SQLite, BEGIN IMMEDIATE already serialised the whole transaction.
+    locks = connection.dialect.name == "postgresql"
+    if locks and connection.execute(_LOCK, key).first() is None:
+        _create(connection, user_key, now)
+        connection.execute(_LOCK, key)
+    row = connection.execute(_LOAD, key).first()
+    if row is None:  # a new person (SQLite): created, then read like the others
+        _create(connection, user_key, now)
+        row = connection.execute(_LOAD, key).one()
     active = session_record(row, 4) if row[4] is not None else None
     return SqlConversation(connection, user_key, row[0], dict(row[1] or {}), row[2], row[3],
                            active, now, worker, event)
+
+
+def _create(connection: Connection, user_key: str, now: datetime) -> None:
+    connection.execute(_new_user(connection.dialect.name).values(
+        key=user_key, created_at=now, last_seen_at=now, state={}))
 
 
 class SqlConversation:

@@ -65,7 +65,7 @@ def personal_data(c: Connection, user_key: str) -> dict[str, Any]:
                 "id": row.id, "flow": row.flow_id, "status": row.status,
                 "started_at": _iso(row.started_at), "updated_at": _iso(row.updated_at),
                 "workshop": titles.get(row.workshop_id) if row.workshop_id else None,
-                "answers": [{"step": step, "value": a.value, "answered_at": _iso(a.at),
+                "answers": [{"step": step, "value": a.value, "answered_at": a.at,
                              **({"comment": a.comment} if a.comment else {})}
                             for step, a in answers.items()],
                 "summary": row.summary,

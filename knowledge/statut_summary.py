@@ -3,23 +3,20 @@
 The decision is :func:`knowledge.advisor.recommend`; this module adds what the
 knowledge base says about each form (title, short answer) and the « qui contacter »
 entries (URSCOP for a SCOP or SCIC, the CRESS, the DLA…), so that the chat summary
-and the exports can show them without loading the base again.
+and the exports can show them without loading the base again. It lives here, not
+with the other summaries in ``flows``, because it needs the knowledge base: the
+assistant hands it the one it loaded (:func:`statut_summariser`).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable
 from typing import Any
 
-from flows.summaries import SummaryInput, summariser
+from flows.summaries import SummaryInput
 from knowledge.advisor import contacts_for, recommend
-from knowledge.base import KnowledgeBase, load_knowledge
+from knowledge.base import KnowledgeBase
 from knowledge.glossary import spell_out
-
-
-@lru_cache(maxsize=1)
-def _knowledge() -> KnowledgeBase:
-    return load_knowledge()
 
 
 def _card(kb: KnowledgeBase, entry_id: str) -> dict[str, Any] | None:
@@ -35,9 +32,7 @@ def _card(kb: KnowledgeBase, entry_id: str) -> dict[str, Any] | None:
     }
 
 
-@summariser("statut")
-def summarise_statut(data: SummaryInput) -> dict[str, Any]:
-    kb = _knowledge()
+def summarise_statut(data: SummaryInput, kb: KnowledgeBase) -> dict[str, Any]:
     forms: list[dict[str, Any]] = []
     for rec in recommend(data.answers):
         card = _card(kb, rec.form_id)
@@ -49,3 +44,8 @@ def summarise_statut(data: SummaryInput) -> dict[str, Any]:
         if card is not None
     ]
     return {"title": data.flow.title, "forms": forms, "contacts": contacts}
+
+
+def statut_summariser(kb: KnowledgeBase) -> Callable[[SummaryInput], dict[str, Any]]:
+    """The ``statut`` summariser, bound to the knowledge base it reads."""
+    return lambda data: summarise_statut(data, kb)
