@@ -22,8 +22,9 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.channels import console, matrix_render, telegram_render
-from bot.channels.telegram import BotIdentity, to_incoming
+from bot.channels import console, matrix_render
+from bot.channels.telegram import render as telegram_render
+from bot.channels.telegram.translate import BotIdentity, to_incoming
 from bot.core import MAX_INPUT, Assistant
 from bot.messages import Outgoing
 from flows.engine import current_step

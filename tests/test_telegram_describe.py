@@ -6,7 +6,7 @@ import warnings
 
 from telegram.error import BadRequest, RetryAfter
 
-from bot.channels.telegram import _describe
+from bot.channels.telegram.deliver import describe as _describe
 
 
 def test_flood_control_is_logged_with_its_delay_and_no_deprecation_warning() -> None:

@@ -7,8 +7,8 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.channels.telegram import bot_commands, file_url
-from bot.channels.telegram_render import (
+from bot.channels.telegram.app import bot_commands, file_url
+from bot.channels.telegram.render import (
     MAX_MESSAGE,
     callback_data,
     caption_html,

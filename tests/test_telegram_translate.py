@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot.channels.telegram import BotIdentity, to_incoming
+from bot.channels.telegram.translate import BotIdentity, to_incoming
 from bot.messages import Incoming, Outgoing
 
 ME = BotIdentity(id=999, username="CoopBot")
