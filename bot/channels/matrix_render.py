@@ -194,6 +194,20 @@ def media_content(
     return content
 
 
+def encrypted_media_content(
+    attachment: Attachment, msgtype: str, file: Mapping[str, Any], reply_to: str | None = None
+) -> dict[str, Any]:
+    """The same content for an encrypted room: ``file`` (url, key, iv, hashes), no ``url``.
+
+    ``file`` is the ``EncryptedFile`` of the spec, with the ``mxc://`` address of the
+    uploaded ciphertext; the clear ``url`` is left out so no client fetches it as is.
+    """
+    content = media_content(attachment, msgtype, str(file["url"]), reply_to)
+    del content["url"]
+    content["file"] = dict(file)
+    return content
+
+
 def png_size(data: bytes) -> tuple[int, int] | None:
     """Width and height from a PNG header (cheap: no image library)."""
     if len(data) < 24 or not data.startswith(_PNG_MAGIC) or data[12:16] != b"IHDR":
