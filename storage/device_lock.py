@@ -12,7 +12,7 @@ the moment the holder's process or connection dies, with no timing guess:
   so a holder whose machine vanished is released in about 25 s. The holder checks its
   connection every :data:`CHECK_EVERY` seconds and stops serving Matrix at once if it
   broke — before PostgreSQL could hand the lock to anyone else.
-- **SQLite** (one machine): an exclusive ``flock`` on ``<database>.matrix.lock``.
+- **SQLite** (one machine): an exclusive ``flock`` on ``<database>.matrix-<hash>.lock``.
 - An in-memory database: this process is the only one.
 
 Written on stock drivers (asyncpg, fcntl); connection arguments are those SQLAlchemy
@@ -54,7 +54,8 @@ def device_lock(database_url: str, name: str) -> DeviceLock:
         return AdvisoryDeviceLock(args, kwargs, _key(name))
     if url.database and url.database != ":memory:":
         path = Path(url.database).expanduser()
-        return FileDeviceLock(path.with_name(f"{path.name}.matrix.lock"))
+        tag = hashlib.sha256(name.encode()).hexdigest()[:8]
+        return FileDeviceLock(path.with_name(f"{path.name}.matrix-{tag}.lock"))
     return ProcessDeviceLock()
 
 
