@@ -188,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.cli_workshop import add_commands
 
     add_commands(sub)  # workshop create|summary|…, purge
+    from bot.cli_matrix import add_commands as add_matrix_commands
+
+    add_matrix_commands(sub)  # matrix setup|recovery-key
     return parser
 
 
