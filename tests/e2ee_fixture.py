@@ -10,6 +10,7 @@ skipped with the reason, and fail under ``CI=true`` (CI must run them).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -98,10 +99,8 @@ class E2EEPerson:
 
     async def close(self) -> None:
         if self.process.returncode is None:
-            try:
+            with contextlib.suppress(AssertionError, TimeoutError):
                 await self.call("stop", timeout=5)
-            except (AssertionError, TimeoutError):
-                pass
             try:
                 await asyncio.wait_for(self.process.wait(), 10)
             except TimeoutError:
