@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from bot import cli_kb, cli_workshop
+from bot import cli_kb, cli_matrix, cli_workshop
 from bot.cli_common import (
     DB_HELP,
     EXIT_USAGE,
@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_kb.add_gaps_arguments(gaps)
 
     cli_workshop.add_commands(sub)  # workshop create|summary|…, purge
+    cli_matrix.add_commands(sub)  # matrix setup|recovery-key
     return parser
 
 

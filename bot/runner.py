@@ -30,7 +30,11 @@ async def serve_channels(settings: Settings) -> None:
     if settings.matrix_enabled:
         from bot.channels import matrix
 
-        servers.append(("matrix", matrix.serve))
+        def serve_matrix(assistant: Assistant, settings: Settings, stop: asyncio.Event):  # type: ignore[no-untyped-def]
+            # The channel's own state goes through a key-value store handed to it.
+            return matrix.serve(assistant, settings, stop, kv=assistant.storage)
+
+        servers.append(("matrix", serve_matrix))
     if not servers:
         raise NothingToServe()
 

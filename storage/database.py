@@ -65,6 +65,14 @@ def _loads(value: Any) -> Any:
     return value if isinstance(value, int | float) else orjson.loads(value)
 
 
+def asyncpg_connect_args(url: str) -> tuple[list[Any], dict[str, Any]]:
+    """What asyncpg needs to reach the database of a ``postgresql://`` URL, as SQLAlchemy
+    derives it (socket folder, ssl…): for connections that live outside any pool."""
+    parsed = make_url(url).set(drivername="postgresql+asyncpg")
+    args, kwargs = parsed.get_dialect()().create_connect_args(parsed)
+    return list(args), dict(kwargs)
+
+
 class Database(Protocol):
     dialect: str
     """``sqlite`` or ``postgresql``."""
@@ -203,12 +211,6 @@ class PostgresDatabase:
             self._turns = asyncio.Semaphore(PG_CONVERSATIONS)
         async with self._turns, self.engine.begin() as connection:
             return await connection.run_sync(job)
-
-    def connect_args(self) -> tuple[list[Any], dict[str, Any]]:
-        """What asyncpg needs to reach this database, as SQLAlchemy derives it from the
-        URL (socket folder, ssl…): for connections that live outside the pool."""
-        args, kwargs = self.engine.dialect.create_connect_args(self.engine.url)
-        return list(args), dict(kwargs)
 
     async def close(self) -> None:
         await self.engine.dispose()

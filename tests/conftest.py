@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.core import Assistant
 from bot.testing import ConsoleUser
 
-pytest_plugins = ["tests.synapse_fixture"]
+pytest_plugins = ["tests.synapse_fixture", "tests.e2ee_fixture"]
 
 PG_ENV = "COOPBOT_TEST_DATABASE_URL"
 

@@ -27,6 +27,7 @@ from bot.channels.telegram import render as telegram_render
 from bot.channels.telegram.translate import BotIdentity, to_incoming
 from bot.core import MAX_INPUT, Assistant
 from bot.messages import Outgoing
+from bot.testing import FunctionAssistant
 from flows.engine import current_step
 from flows.model import Flow, Step
 from storage.protocols import Conversation
@@ -206,11 +207,6 @@ async def test_invalid_utf8_from_the_console_is_read_not_fatal(
     assert [r.flow_id for r in records] == ["facteurs"]
 
 
-class _Keys:
-    def user_key(self, channel: str, platform_user_id: str) -> str:
-        return f"{channel}:{platform_user_id}"
-
-
 @pytest.mark.parametrize(("name", "text"), HOSTILE, ids=[n for n, _ in HOSTILE])
 def test_channel_translations_keep_hostile_text_as_plain_text(name: str, text: str) -> None:
     """Telegram and Matrix updates carrying the text become the same text, or nothing."""
@@ -220,7 +216,7 @@ def test_channel_translations_keep_hostile_text_as_plain_text(name: str, text: s
             "message_id": 3, "date": 1_700_000_000, "text": text,
             "chat": {"id": 5, "type": chat_type}, "from": {"id": 5, "is_bot": False,
                                                            "first_name": "P"}}}, None)
-        incoming = to_incoming(update, me, _Keys())
+        incoming = to_incoming(update, me, FunctionAssistant())
         if chat_type == "private":
             assert incoming is not None and incoming.text is not None
             assert incoming.message_id == "7"

@@ -108,7 +108,9 @@ def test_reply_quotes_are_removed_and_edits_are_recognised() -> None:
 
 def test_channel_texts_are_french_and_say_what_to_do() -> None:
     phrases = texts()
-    assert "chiffr" in phrases["encrypted"] and "/aide" in phrases["encrypted"]
+    # « encrypted » (the old refusal) is gone: encrypted rooms are served now.
+    assert "chiffr" in phrases["undecryptable"] and "/aide" in phrases["undecryptable"]
+    assert "numéro" in phrases["poll_prompt"]
     assert "/aide" in phrases["failure"]
 
 

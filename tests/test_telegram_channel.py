@@ -11,7 +11,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, ClassVar
+from typing import Any
 
 import aiohttp
 import pytest
@@ -20,27 +20,18 @@ from telegram.error import InvalidToken
 from bot.channels.telegram import serve
 from bot.config import Settings
 from bot.messages import Attachment, Choice, Incoming, Outgoing
+from bot.testing import FunctionAssistant
 from bot.texts import texts
 from tests.fake_telegram import FakeTelegram
 
 
-class StubAssistant:
-    """Three questions with buttons, plus a few commands that exercise rendering."""
-
-    commands: ClassVar = [
-        ("start", "Commencer"),
-        ("aide", "Afficher l'aide"),
-        ("export", "Exporter"),
-    ]
+class Script:
+    """Three questions with buttons, plus a few commands that exercise rendering: the
+    reply function of the shipped :class:`~bot.testing.FunctionAssistant`."""
 
     def __init__(self) -> None:
         self.step: dict[str, int] = {}
         self.seen: set[str] = set()
-        self.handled: list[Incoming] = []
-        self.delivered_events: list[str | None] = []
-
-    def user_key(self, channel: str, platform_user_id: str) -> str:
-        return f"k{platform_user_id}"
 
     def question(self, key: str) -> Outgoing:
         n = self.step[key]
@@ -50,15 +41,11 @@ class StubAssistant:
             actions=(Choice("Retour", "/retour"),),
         )
 
-    async def delivered(self, incoming: Incoming, replies: list[Outgoing]) -> None:
-        self.delivered_events.append(incoming.message_id)
-
-    async def handle(self, incoming: Incoming) -> list[Outgoing]:
+    def reply(self, incoming: Incoming) -> list[Outgoing]:
         if incoming.message_id in self.seen:
             return []
         if incoming.message_id:
             self.seen.add(incoming.message_id)
-        self.handled.append(incoming)
         key = incoming.user_key
         if incoming.payload is None and incoming.text is None:
             return [Outgoing("Je ne lis que du texte.")]
@@ -91,9 +78,16 @@ class StubAssistant:
         return [self.question(key)] if key in self.step else []
 
 
+def scripted() -> FunctionAssistant:
+    return FunctionAssistant(Script().reply, commands=COMMANDS)
+
+
+COMMANDS = [("start", "Commencer"), ("aide", "Afficher l'aide"), ("export", "Exporter")]
+
+
 @asynccontextmanager
 async def running(
-    assistant: StubAssistant, tg: FakeTelegram, **overrides: Any
+    assistant: FunctionAssistant, tg: FakeTelegram, **overrides: Any
 ) -> AsyncIterator[None]:
     settings = Settings(telegram_token=tg.token, telegram_api_url=tg.base_url, **overrides)
     stop = asyncio.Event()
@@ -119,7 +113,7 @@ async def _reply_count(tg: FakeTelegram, chat: int, n: int) -> list[Any]:
 
 
 async def test_start_shows_french_menu_and_html_question_with_buttons(tg: FakeTelegram) -> None:
-    async with running(StubAssistant(), tg):
+    async with running(scripted(), tg):
         await tg.send_text(10, "/start")
         welcome, question = await _reply_count(tg, 10, 2)
     assert welcome.params["parse_mode"] == "HTML"
@@ -135,7 +129,7 @@ async def test_start_shows_french_menu_and_html_question_with_buttons(tg: FakeTe
 async def test_tapping_buttons_answers_query_removes_keyboard_and_moves_on(
     tg: FakeTelegram,
 ) -> None:
-    async with running(StubAssistant(), tg):
+    async with running(scripted(), tg):
         await tg.send_text(11, "/start")
         *_, question = await _reply_count(tg, 11, 2)
         for n in (1, 2, 3):
@@ -160,7 +154,7 @@ async def test_tapping_buttons_answers_query_removes_keyboard_and_moves_on(
 
 
 async def test_stale_button_gets_a_notice_and_the_current_question(tg: FakeTelegram) -> None:
-    async with running(StubAssistant(), tg):
+    async with running(scripted(), tg):
         await tg.send_text(12, "/start")
         await _reply_count(tg, 12, 2)
         await tg.press(12, "q1:oui")
@@ -173,7 +167,7 @@ async def test_stale_button_gets_a_notice_and_the_current_question(tg: FakeTeleg
 
 
 async def test_export_arrives_as_a_document_and_chart_as_a_photo(tg: FakeTelegram) -> None:
-    async with running(StubAssistant(), tg):
+    async with running(scripted(), tg):
         await tg.send_text(13, "/export")
         await tg.send_text(13, "/graphique")
         await tg.wait_for("sendPhoto")
@@ -186,7 +180,7 @@ async def test_export_arrives_as_a_document_and_chart_as_a_photo(tg: FakeTelegra
 
 
 async def test_long_reply_is_split_into_messages_telegram_accepts(tg: FakeTelegram) -> None:
-    async with running(StubAssistant(), tg):
+    async with running(scripted(), tg):
         await tg.send_text(14, "/long")
         await tg.wait_for("sendMessage", 2)
         await asyncio.sleep(0.3)
@@ -198,7 +192,7 @@ async def test_long_reply_is_split_into_messages_telegram_accepts(tg: FakeTelegr
 
 async def test_429_is_retried_and_the_message_arrives_once(tg: FakeTelegram) -> None:
     tg.fail_next("sendMessage", times=2, retry_after=1)
-    async with running(StubAssistant(), tg):
+    async with running(scripted(), tg):
         await tg.send_text(15, "bonjour")
         [reply] = await _reply_count(tg, 15, 1)
     assert reply.params["text"] == "Vous avez écrit : bonjour"
@@ -209,7 +203,7 @@ async def test_dropped_connection_is_retried_and_the_message_arrives_once(
     tg: FakeTelegram,
 ) -> None:
     tg.fail_next("sendMessage", status=0)
-    async with running(StubAssistant(), tg):
+    async with running(scripted(), tg):
         await tg.send_text(19, "bonjour")
         [reply] = await _reply_count(tg, 19, 1)
         await asyncio.sleep(0.3)
@@ -220,7 +214,7 @@ async def test_dropped_connection_is_retried_and_the_message_arrives_once(
 
 async def test_blocked_user_and_assistant_failure_do_not_stop_the_bot(tg: FakeTelegram) -> None:
     tg.fail_next("sendMessage", status=403, description="Forbidden: bot was blocked by the user")
-    async with running(StubAssistant(), tg):
+    async with running(scripted(), tg):
         await tg.send_text(16, "bonjour")
         await tg.wait_for(lambda calls: any(c.status == 403 for c in calls))
         await tg.send_text(17, "/panne")
@@ -238,7 +232,7 @@ async def test_not_modified_keyboard_edit_is_ignored(tg: FakeTelegram) -> None:
         description="Bad Request: message is not modified: specified new message content "
         "and reply markup are exactly the same",
     )
-    assistant = StubAssistant()
+    assistant = scripted()
     async with running(assistant, tg):
         await tg.send_text(18, "/start")
         *_, question = await _reply_count(tg, 18, 2)
@@ -255,7 +249,7 @@ async def test_not_modified_keyboard_edit_is_ignored(tg: FakeTelegram) -> None:
 
 
 async def test_group_chatter_is_ignored_and_addressed_commands_answered(tg: FakeTelegram) -> None:
-    async with running(StubAssistant(), tg):
+    async with running(scripted(), tg):
         await tg.send_text(21, "salut tout le monde", chat_id=-300, chat_type="group")
         await tg.send_text(21, "/start@autrebot", chat_id=-300, chat_type="group")
         await tg.send_text(22, f"/start@{tg.username}", chat_id=-300, chat_type="group")
@@ -266,7 +260,7 @@ async def test_group_chatter_is_ignored_and_addressed_commands_answered(tg: Fake
 
 
 async def test_photo_without_text_in_private_gets_a_hint(tg: FakeTelegram) -> None:
-    async with running(StubAssistant(), tg):
+    async with running(scripted(), tg):
         message = tg.user_message(23, "x")
         del message["text"]
         message["sticker"] = {
@@ -292,7 +286,7 @@ def _free_port() -> int:
 async def test_webhook_mode_checks_the_secret_token(tg: FakeTelegram) -> None:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/telegram-hook"
-    assistant = StubAssistant()
+    assistant = scripted()
     async with running(
         assistant,
         tg,
@@ -323,7 +317,7 @@ async def test_telegram_unreachable_at_start_is_waited_out() -> None:
     tg = FakeTelegram(port=port)
     settings = Settings(telegram_token=tg.token, telegram_api_url=f"http://127.0.0.1:{port}/bot")
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(StubAssistant(), settings, stop))
+    task = asyncio.create_task(serve(scripted(), settings, stop))
     await asyncio.sleep(1.5)  # the bot tries, fails, waits
     assert not task.done()
     async with tg:
@@ -338,11 +332,11 @@ async def test_telegram_unreachable_at_start_is_waited_out() -> None:
 async def test_wrong_token_stops_with_invalid_token(tg: FakeTelegram) -> None:
     settings = Settings(telegram_token="1:wrong", telegram_api_url=tg.base_url)
     with pytest.raises(InvalidToken):
-        await asyncio.wait_for(serve(StubAssistant(), settings, asyncio.Event()), 30)
+        await asyncio.wait_for(serve(scripted(), settings, asyncio.Event()), 30)
 
 
 async def test_in_a_group_only_the_owner_closes_a_question(tg: FakeTelegram) -> None:
-    async with running(StubAssistant(), tg):
+    async with running(scripted(), tg):
         await tg.send_text(51, f"/start@{tg.username}", chat_id=-500, chat_type="group")
         *_, question = await _reply_count(tg, -500, 2)
         message = {

@@ -7,24 +7,14 @@ from typing import Any
 from telegram import Update
 
 from bot.channels.telegram.translate import BotIdentity, to_incoming
-from bot.messages import Incoming, Outgoing
+from bot.messages import Incoming
+from bot.testing import FunctionAssistant
 
 ME = BotIdentity(id=999, username="CoopBot")
 
 
-class Keys:
-    """Only the user-key part of the assistant is needed here."""
-
-    commands: tuple[tuple[str, str], ...] = ()
-
-    def user_key(self, channel: str, platform_user_id: str) -> str:
-        return f"{channel}-key-{platform_user_id}"
-
-    async def handle(self, incoming: Incoming) -> list[Outgoing]:
-        return []
-
-    async def delivered(self, incoming: Incoming, replies: list[Outgoing]) -> None:
-        return None
+KEYS = FunctionAssistant()
+"""Only the user-key part of the assistant is needed here."""
 
 
 def _message(
@@ -45,14 +35,14 @@ def _message(
 
 
 def _translate(update: Update) -> Incoming | None:
-    return to_incoming(update, ME, Keys())
+    return to_incoming(update, ME, KEYS)
 
 
 def test_private_text_becomes_an_incoming_with_pseudonymous_key() -> None:
     incoming = _translate(_message("Qu'est-ce qu'une SCIC ?", user=5, chat=5))
     assert incoming == Incoming(
         channel="telegram",
-        user_key="telegram-key-5",
+        user_key=KEYS.user_key("telegram", "5"),
         chat_id="5",
         text="Qu'est-ce qu'une SCIC ?",
         message_id="42",
@@ -115,7 +105,7 @@ def test_button_press_carries_the_payload_unchanged() -> None:
     incoming = _translate(Update.de_json(data, None))
     assert incoming == Incoming(
         channel="telegram",
-        user_key="telegram-key-5",
+        user_key=KEYS.user_key("telegram", "5"),
         chat_id="5",
         payload="facteurs:v1:climat:3",
         message_id="43",
@@ -132,7 +122,7 @@ def test_long_payload_digest_is_mapped_back() -> None:
             "data": "#abc",
         },
     }
-    incoming = to_incoming(Update.de_json(data, None), ME, Keys(), {"#abc": "long-payload"})
+    incoming = to_incoming(Update.de_json(data, None), ME, KEYS, {"#abc": "long-payload"})
     assert incoming is not None and incoming.payload == "long-payload"
     assert incoming.chat_id == "5"
 

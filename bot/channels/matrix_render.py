@@ -12,16 +12,12 @@ import html
 import re
 import struct
 from collections.abc import Iterable, Mapping
-from functools import cache
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from bot.markup import to_html, to_plain
 from bot.messages import Attachment, Choice, Outgoing
+from bot.texts import texts as catalogue
 
-TEXTS_PATH = Path(__file__).with_name("matrix_texts.fr.yaml")
 REPLY_KEY = "fr.coopbot.in_reply_to"
 """Custom content key naming the event a reply answers (clients ignore it; tests and
 operators use it to tell which message an answer belongs to)."""
@@ -30,12 +26,10 @@ _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _COMMAND = re.compile(r"^!(?=\w)")
 
 
-@cache
 def texts() -> Mapping[str, str]:
-    """The channel's own French phrases (``matrix_texts.fr.yaml``)."""
-    with TEXTS_PATH.open(encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
-    return {str(key): str(value) for key, value in data.items()}
+    """The channel's own French phrases (section ``matrix`` of the catalogue), as written:
+    ``action_separator`` is a space, a dot and a space."""
+    return catalogue().scoped("matrix").entries
 
 
 # --- incoming -------------------------------------------------------------------------
@@ -191,6 +185,20 @@ def media_content(
     }
     if reply_to:
         content[REPLY_KEY] = reply_to
+    return content
+
+
+def encrypted_media_content(
+    attachment: Attachment, msgtype: str, file: Mapping[str, Any], reply_to: str | None = None
+) -> dict[str, Any]:
+    """The same content for an encrypted room: ``file`` (url, key, iv, hashes), no ``url``.
+
+    ``file`` is the ``EncryptedFile`` of the spec, with the ``mxc://`` address of the
+    uploaded ciphertext; the clear ``url`` is left out so no client fetches it as is.
+    """
+    content = media_content(attachment, msgtype, str(file["url"]), reply_to)
+    del content["url"]
+    content["file"] = dict(file)
     return content
 
 

@@ -12,9 +12,11 @@ import os
 from alembic import context
 from sqlalchemy import create_engine
 
+from storage.library_tables import include_object
 from storage.models import Base
 
 target_metadata = Base.metadata
+
 connection = context.config.attributes.get("connection")
 
 if connection is not None:
@@ -22,6 +24,7 @@ if connection is not None:
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=True,
+        include_object=include_object,
     )
     context.run_migrations()
 else:
@@ -29,5 +32,5 @@ else:
     engine = create_engine(url)
     with engine.begin() as conn:
         context.configure(connection=conn, target_metadata=target_metadata,
-                          render_as_batch=True)
+                          render_as_batch=True, include_object=include_object)
         context.run_migrations()
