@@ -357,9 +357,9 @@ def test_note_never_invents_answers(flow: Flow) -> None:
     assert items["contexte"]["answer"] is None and items["gouvernance"]["answer"] is None
     assert items["projet"]["answer"] == COMPLETE["projet"]
     assert items["niveau"]["answer"] == "Concertation"
-    assert items["publics"]["answer"] == (
-        "Habitants et citoyens, Publics éloignés de la participation, "
-        "Acteurs socio-économiques, dont l'ESS")
+    assert items["publics"]["answer"] == (  # a French list, no capital mid-sentence
+        "Habitants et citoyens, publics éloignés de la participation et "
+        "acteurs socio-économiques, dont l'ESS")
     assert items["scenarios"]["answer"] == "Oui"
 
 

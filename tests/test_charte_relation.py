@@ -21,6 +21,7 @@ from flows.engine import Question
 from flows.model import Flow, load_flow
 from flows.summaries import SummaryInput, summarise
 from flows.views import views_from_state
+from knowledge.base import load_knowledge
 from storage.render import render
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -260,6 +261,42 @@ def test_relation_templates_escape_and_name_the_source(relation: Flow) -> None:
                   chart_png_b64=None)
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "Partenariat (vous)" in html and "Biovallée" in html
+
+
+def test_a_mission_entrusted_by_the_collectivite_gets_its_legal_frame(
+    relation: Flow,
+) -> None:
+    answers = {**BASE_RELATION, "position": "prestation", "consultation": "parfois"}
+    for key in ("desaccords", "contraintes"):
+        answers.pop(key)
+    summary = summary_of(relation, answers)
+    legal = summary["legal"]
+    assert legal is not None
+    for words in ("marché public", "délégation de service public", "mise en concurrence",
+                  "service d'intérêt économique général (SIEG)", "art. 9-1",
+                  "projet conçu et porté par l'acteur de l'ESS"):
+        assert words in legal["text"], words
+    ids = [e["id"] for e in legal["entries"]]
+    assert ids[:3] == ["dispositif/subvention", "dispositif/marche-public", "dispositif/dsp"]
+    kb = load_knowledge()
+    assert all(kb.get(i) is not None for i in ids)
+    assert legal["asks"] == ("« subvention », « marché public », « délégation de service "
+                             "public » ou « SIEG »")
+    chat = render("chat/relation.j2", flow=relation, summary=summary, answers=[])
+    assert "**Le cadre juridique quand la collectivité confie une mission**" in chat
+    assert "demandez-moi : « subvention »" in chat
+    session = {"id": 1, "flow": "relation", "status": "completed", "updated_at": None,
+               "answers": [], "summary": summary}
+    md = render("export/relation.md.j2", session=session, flow=relation)
+    assert "#### Le cadre juridique quand la collectivité confie une mission" in md
+    assert "Loi n° 2000-321 du 12 avril 2000, art. 9-1" in md
+    html = render("export/relation.html.j2", session=session, flow=relation,
+                  chart_png_b64=None)
+    assert "<h4>Le cadre juridique quand la collectivité confie une mission</h4>" in html
+    assert "Loi n° 2000-321 du 12 avril 2000, art. 9-1" in html
+    quasi = summary_of(relation, {**BASE_RELATION, "position": "quasi_delegation"})
+    assert quasi["legal"] is not None
+    assert summary_of(relation, BASE_RELATION)["legal"] is None  # partenariat
 
 
 def test_not_now_changes_the_wording_of_the_next_step(relation: Flow) -> None:

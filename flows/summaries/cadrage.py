@@ -17,6 +17,7 @@ from typing import Any
 
 from flows.model import Flow, Step
 from flows.summaries import SummaryInput, summariser
+from flows.views import join_labels
 
 LEVELS: tuple[str, ...] = (
     "information",
@@ -48,7 +49,7 @@ def display_value(step: Step, value: Any) -> str:
     if step.type == "multichoice":
         values = value if isinstance(value, list) else [value]
         labels = [(step.option(str(v)).label if step.option(str(v)) else str(v)) for v in values]
-        return ", ".join(labels)
+        return join_labels(labels)
     if step.type == "yesno":
         return _YES_NO.get(bool(value), str(value))
     if step.type == "number" and isinstance(value, float):
