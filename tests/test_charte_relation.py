@@ -73,10 +73,32 @@ def test_charte_asks_a_few_questions_per_article_on_one_scale(charte: Flow) -> N
             assert step.meta.get("suggestion") and step.ask.endswith("?")
 
 
-def test_article_4_questions_say_their_source_is_not_fully_verified(charte: Flow) -> None:
+def test_article_4_questions_cite_the_ministry_text_without_internal_doubt(
+    charte: Flow,
+) -> None:
+    """Article 4 comes from the ministry's published text (its title and presentation);
+    the former « n'a pas pu être vérifié » no longer reaches anyone."""
     for step_id in article_steps(charte, 4):
         step = charte.step(step_id)
-        assert step is not None and "n'a pas pu être vérifié" in step.help
+        assert step is not None and "article 4" in step.help
+        assert "n'a pas pu être vérifié" not in step.help
+    titles = " ".join(charte.step(i).help for i in article_steps(charte, 4))  # type: ignore
+    assert "encourage le pouvoir d'initiative du citoyen" in titles
+    for name in ("chat/charte.j2", "export/charte.md.j2", "export/charte.html.j2"):
+        source = (ROOT / "storage" / "templates" / name).read_text(encoding="utf-8")
+        assert "n'a pas pu être vérifié" not in source, name
+
+
+def test_charte_intro_announces_the_number_of_questions_the_counter_shows(
+    charte: Flow,
+) -> None:
+    asked_steps = [s for s in charte.steps if s.visible({})]
+    assert f"{len(asked_steps)} questions" in charte.intro
+    articles = sum(1 for s in charte.steps if s.meta.get("article"))
+    assert f"{articles} questions sur les quatre articles" in charte.intro
+    # the example of a comment fits the 1-to-4 scale the intro describes
+    assert "1 (Oui), 2 (En partie), 3 (Non) ou 4 (Je ne sais pas)" in charte.intro
+    assert "par exemple « 2 " in charte.intro
 
 
 def test_charte_is_driven_by_numbers_and_comments(charte: Flow) -> None:
@@ -158,7 +180,8 @@ def test_charte_templates_escape_what_the_user_typed(charte: Flow) -> None:
     md = render("export/charte.md.j2", session=session, flow=charte)
     assert "\\<script\\>" in md and "<script>" not in md
     assert "22 novembre 2026" in md and "| 1. Un cadre clair et partagé | 50 % |" in md
-    assert "article 4 n'a pas pu être vérifiée" in md
+    assert "encourage le pouvoir d'initiative du citoyen" in md  # article 4, ministry text
+    assert "n'a pas pu être vérifié" not in md
     html = render("export/charte.html.j2", session=session, flow=charte,
                   chart_png_b64="iVBORw0KGgo=")
     assert "<script>" not in html and "&lt;script&gt;" in html
