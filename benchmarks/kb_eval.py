@@ -6,6 +6,11 @@ for Coopbot's matcher and, in the same run, for ``rapidfuzz.process.extractOne``
 with its defaults and ``difflib.get_close_matches`` over the same phrasings. One
 question in three (index % 3 == 2) is the held-out half: it was not looked at while
 tuning, so its figures say how well the matcher generalises.
+
+``benchmarks/data/kb_blind.yaml`` (``--blind``) is a separate, wholly held-out set:
+questions on the topics added by issue 14, written before their entries and never used
+to tune the entries or the matcher. It is reported apart, as a whole; ``--errors`` does
+not list its mistakes, so that nobody tunes against them by accident.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from knowledge.base import KnowledgeBase, load_knowledge  # noqa: E402
 
 DEFAULT_DATA = ROOT / "benchmarks" / "data" / "kb_dev.yaml"
+BLIND_DATA = ROOT / "benchmarks" / "data" / "kb_blind.yaml"
 Predict = Callable[[str], list[str]]
 """A system under test: question → entry ids, best first; [] means « je ne sais pas »."""
 
@@ -130,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--errors", action="store_true", help="list Coopbot's mistakes")
+    parser.add_argument("--blind", type=Path, default=BLIND_DATA,
+                        help="wholly held-out set, reported apart (never tune against it)")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
@@ -165,8 +173,20 @@ def main(argv: list[str] | None = None) -> int:
             print(_row(name, figures))
             if name == "coopbot" and label == "toutes":
                 all_errors = errors
+    if args.blind and args.blind.is_file():
+        blind = yaml.safe_load(args.blind.read_text(encoding="utf-8"))
+        n_in = sum(1 for i in blind if i["id"])
+        print(f"\n== jeu aveugle ({args.blind.name}) : {n_in} dans le périmètre, "
+              f"{len(blind) - n_in} hors sujet ; jamais utilisé pour régler ==")
+        print(
+            f"{'système':<28} {'top-1':>7} {'top-3':>7} {'rejet HS':>10} "
+            f"{'méd. ms':>9} {'p99 ms':>8}"
+        )
+        for name, predict in systems.items():
+            figures, _ = evaluate(predict, blind)
+            print(_row(name, figures))
     if args.errors:
-        print("\nErreurs de coopbot :")
+        print("\nErreurs de coopbot (jeu de développement seulement) :")
         print("\n".join(all_errors) or "  aucune")
     return 0
 

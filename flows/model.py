@@ -100,7 +100,7 @@ class Flow:
     intro: str = ""
     outro: str = ""
     summary: str = ""
-    """Name of the summariser and of its templates (``storage/templates/<summary>.*``)."""
+    """Name of the summariser and of its templates (``storage/reports/templates/<summary>.*``)."""
     meta: dict[str, Any] = field(default_factory=dict)
     path: str = ""
     _positions: dict[str, int] = field(init=False, repr=False, compare=False)

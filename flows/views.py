@@ -8,6 +8,23 @@ from typing import Any
 from flows.model import Flow
 
 
+def french_list(items: list[str], conjunction: str = "et") -> str:
+    """« A, B et C »: items joined the French way (no comma before the last one)."""
+    items = [i for i in items if i]
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
+def join_labels(labels: list[str]) -> str:
+    """Option labels as one phrase: a French list, no capital letter after the first one
+    (« Élus, agents des collectivités et habitants »), acronyms kept (« ESS… »)."""
+    def lower(label: str) -> str:
+        return label[0].lower() + label[1:] if label[1:2].islower() else label
+
+    return french_list([labels[0], *(lower(label) for label in labels[1:])] if labels else [])
+
+
 def display_value(flow: Flow | None, step_id: str, value: Any) -> str:
     step = flow.step(step_id) if flow else None
     if step is None:
@@ -18,8 +35,8 @@ def display_value(flow: Flow | None, step_id: str, value: Any) -> str:
         option = step.option(str(value))
         return option.label if option else _plain(value)
     if step.type == "multichoice" and isinstance(value, list):
-        return ", ".join(
-            (step.option(str(v)).label if step.option(str(v)) else str(v)) for v in value
+        return join_labels(
+            [(step.option(str(v)).label if step.option(str(v)) else str(v)) for v in value]
         )
     return _plain(value)
 

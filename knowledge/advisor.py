@@ -1,11 +1,14 @@
 """« Quelle forme juridique ? » — from the /statut answers to one to three forms.
 
 The rules follow the orienting questions of the Avise guide and the CRESS PACA page
-cited in the research notes (individual or collective project, profit-sharing or not,
-governance), plus the facts of the notes on who may hold capital (SCIC ≤ 50 % for
-collectivités, SPL 100 % public, SEM 50–85 %). The reasons shown to the person are in
-``advisor.fr.yaml``; this module only decides which apply. It is an orientation, not
-legal advice, and the summary says so.
+(individual or collective project, profit-sharing or not, governance), plus the law on who
+may hold capital: a commune may in principle not hold shares of a commercial company (CGCT
+L2253-1), save the listed exceptions (SCIC ≤ 50 % for collectivités, SPL 100 % public, SEM
+with a public majority…), so a SAS or SARL is never proposed when a collectivité must be a
+member. A project running a public service for the collectivité is entrusted by a marché
+public or a délégation de service public, never by a subvention: :func:`frames_for` names
+those entries. The reasons shown to the person are in ``advisor.fr.yaml``; this module only
+decides which apply. It is an orientation, not legal advice, and the summary says so.
 """
 
 from __future__ import annotations
@@ -36,6 +39,22 @@ def _data() -> dict[str, Any]:
 
 def reason(key: str) -> str:
     return str(_data()["reasons"][key])
+
+
+def name_in_sentence(form_id: str) -> str:
+    """« une SCIC », « un fonds de dotation »: the form with its article, for a sentence."""
+    return str((_data().get("names") or {}).get(form_id) or "")
+
+
+def frames_for(answers: Mapping[str, Any]) -> list[str]:
+    """Entries on the legal frame these answers call for (marché, DSP, capital rules)."""
+    frames: Mapping[str, Any] = _data().get("frames") or {}
+    found: list[str] = []
+    if answers.get("objet") == "service" and answers.get("collectivite") != "majoritaire":
+        found += [str(f) for f in frames.get("service") or []]
+    if answers.get("collectivite") == "minoritaire":
+        found += [str(f) for f in frames.get("capital") or []]
+    return list(dict.fromkeys(found))
 
 
 def recommend(answers: Mapping[str, Any]) -> list[Recommendation]:
@@ -98,6 +117,8 @@ def _collective(
             "forme/association",
             "association_service" if objet == "service" else "association_non_lucratif",
         )
+    elif public == "minoritaire":
+        pass  # no SAS or SARL: a commune may not hold its shares (CGCT L2253-1); SCIC above
     elif profit == "partage":
         add("forme/societe-commerciale-ess", "commerciale_ess_partage")
     elif profit == "limite":

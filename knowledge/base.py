@@ -268,7 +268,8 @@ def _links(value: Any, domains: tuple[str, ...], fail: Any) -> tuple[Link, ...]:
             fail(f"le lien « {url} » doit commencer par https://.")
             continue
         if not any(_host_in(host, domain) for domain in domains):
-            fail(f"le site « {host} » n'est pas dans _domains.yaml (sites cités par nos sources).")
+            fail(f"le site « {host} » n'est pas dans _domains.yaml, la liste des sites publics "
+                 "autorisés dans les liens : ajoutez-le là s'il s'agit d'un site officiel.")
             continue
         links.append(Link(title=str(item["title"]).strip(), url=url))
     return tuple(links)

@@ -10,6 +10,16 @@ scorer is ``token_sort_ratio``, measured on ``benchmarks/data/kb_dev.yaml``.
 
 Decision: below ``threshold`` → unknown (« je ne sais pas »); two different entries
 closer than ``margin`` → ambiguous (« vouliez-vous dire… ? »); else an answer.
+
+Three guards keep a lookalike from answering:
+
+- an acronym (« CRESS », « SCIC ») is matched exactly, never as the nearest spelling of
+  another word: « Cressé » or « Scicy » are towns, not the CRESS or a SCIC; a word typed
+  with a capital letter inside a sentence (a proper noun) is not read as a typo either;
+- a neighbouring topic named by the head noun of an entry's title plus a complement the
+  entry never mentions (« fresque du climat » for the « Fresque de l'engagement local »)
+  counts as off topic for that entry;
+- the threshold and the margin rule above.
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from knowledge.model import Entry, KbResult, ScoredEntry, Status
-from knowledge.normalise import Normaliser, stem
+from knowledge.normalise import Normaliser, simplify, stem
 
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,}[a-z]?\b")
 _PARENTHESES = re.compile(r"\(([^)]*)\)")
@@ -68,6 +78,9 @@ class MatcherSettings:
 DEFAULT_SETTINGS = MatcherSettings()
 _VECTOR_MIN_ENTRIES = 2000
 """From this size on, the overlap is summed with numpy arrays (see ``_accumulate``)."""
+
+_ARTICLES = frozenset({"de", "du", "des", "d", "la", "le", "les", "l"})
+"""Words allowed between a head noun and its complement (« fresque de la biodiversité »)."""
 
 _CONTACT_INTENT = re.compile(
     r"\b(qui (contacter|appeler|solliciter|joindre|peut (m|nous|me|les) ?(aider|accompagner))"
@@ -172,7 +185,34 @@ class Matcher:
                         np.fromiter((w for _, w in items), dtype=np.float64))
                 for token, items in self._postings.items()
             }
-        self._fuzzy_vocabulary = sorted(t for t in self._postings if len(t) >= 4)
+        # Acronyms are matched exactly: a town close to « cress » is not the CRESS.
+        self._acronyms = frozenset(
+            token
+            for entry in self.entries
+            for text in (
+                *_ACRONYM.findall(entry.short),
+                *(a for inside in _PARENTHESES.findall(entry.title)
+                  for a in _ACRONYM.findall(inside)),
+            )
+            for token in tokenise(text)
+        )
+        self._fuzzy_vocabulary = sorted(
+            t for t in self._postings if len(t) >= 4 and t not in self._acronyms
+        )
+        # Head noun of each title (« fresque », « charte »…), when the title has more words,
+        # and the other words of the title.
+        self._heads: list[str | None] = []
+        self._title_rest: list[frozenset[str]] = []
+        self._title_sets: list[frozenset[str]] = []
+        for entry in self.entries:
+            title_tokens = tokenise(_PARENTHESES.sub(" ", entry.title))
+            self._heads.append(title_tokens[0] if len(title_tokens) > 1 else None)
+            self._title_rest.append(frozenset(title_tokens[1:]))
+            self._title_sets.append(frozenset(title_tokens))
+        self._head_owners: dict[str, list[int]] = defaultdict(list)
+        for index, head in enumerate(self._heads):
+            if head is not None:
+                self._head_owners[head].append(index)
         entry_phrases: list[list[str]] = [[] for _ in self.entries]
         for phrase, owner in zip(phrases, phrase_owner, strict=True):
             entry_phrases[owner].append(phrase)
@@ -211,19 +251,37 @@ class Matcher:
                 out.append(token)
         return out
 
+    def _proper_nouns(self, question: str) -> set[str]:
+        """Tokens of words capitalised inside a sentence (« à Cressé »): names, not typos."""
+        found: set[str] = set()
+        for sentence in re.split(r"[.!?;:\n]+", question):
+            words = sentence.split()
+            for word in words[1:]:
+                if word[:1].isupper() and not word.isupper() and word[1:2].islower():
+                    found.update(stem(w) for w in self.normaliser.words(word))
+        return found
+
     def scores(self, question: str) -> list[tuple[int, float]]:
         """(entry index, score in [0, 1]) for every entry with some overlap, best first."""
         tokens = list(dict.fromkeys(self._split_glued(self.normaliser.words(question))))
         if not tokens:
             return []
         settings = self.settings
+        proper = self._proper_nouns(question)
+        names = [t for t in tokens if t in proper and t not in self._postings]
+        # A place or a person's name is not read as a typo of a known word; it counts
+        # half an unknown word: it says nothing of the topic, but must not let a lone
+        # context word (« mairie ») answer for it.
+        tokens = [t for t in tokens if t not in names]
+        raw_words = self._raw_words(question)
+        foreign = self._foreign_names(raw_words, tokens)
         total = 0.0
-        unknown = 0
+        unknown: float = 0.5 * len(names)
         present: set[str] = set()
         known_tokens: list[tuple[str, float]] = []
         for token in tokens:
             mapped = self._map_token(token)
-            if mapped is None:
+            if mapped is None or mapped[0] in foreign:
                 unknown += 1
                 continue
             present.add(mapped[0])
@@ -236,7 +294,8 @@ class Matcher:
         # about a known topic must not drown, while a question made only of words
         # the base does not know stays far below the threshold.
         total += settings.unknown_weight * self._max_idf * unknown**settings.unknown_power
-        query_phrase = " ".join(tokens)
+        query_phrase = " ".join(t for t in tokens if (self._map_token(t) or ("",))[0]
+                                not in foreign)
         wants_contact = bool(_CONTACT_INTENT.search(_plain(question)))
         phrase_weight = settings.phrase_weight
         # Ties broken by position in the base, whatever order the sums came in.
@@ -252,6 +311,10 @@ class Matcher:
                 # No word of the question is in the entry's title or keywords: it
                 # only shares context words (« heure », « prix »), not its topic.
                 score *= settings.off_topic_factor
+            elif self._names_another_thing(index, raw_words, present):
+                # « fresque du climat »: the entry's head noun, qualified by a word the
+                # entry never uses, names a neighbouring topic the base does not have.
+                score *= settings.off_topic_factor
             named = [name for name in self._names[index] if name <= present]
             if named:
                 # The question names the entry (« scop », « esus », « cerema »): a strong
@@ -265,6 +328,70 @@ class Matcher:
             results.append((index, min(1.0, score)))
         results.sort(key=lambda item: -item[1])
         return results
+
+    def _raw_words(self, question: str) -> list[str]:
+        """The question's words in order, abbreviations expanded, stop words kept."""
+        words: list[str] = []
+        for raw in simplify(question).split():
+            words += self.normaliser.abbreviations.get(raw, (raw,))
+        return words
+
+    def _foreign_names(self, words: list[str], tokens: list[str]) -> set[str]:
+        """Known words that, together, name a thing the base does not have.
+
+        « fresque du climat »: « fresque » heads the title of one entry, « climat » is a
+        word that entry never uses, and no entry uses both. Those words are then read as
+        unknown for every entry, so that neither the Fresque de l'engagement local nor an
+        entry that only mentions the climate answers in its place.
+        """
+        known = {m[0] for m in map(self._map_token, tokens) if m}
+        foreign: set[str] = set()
+        for position, word in enumerate(words):
+            owners = self._head_owners.get(stem(word))
+            if not owners:
+                continue
+            following = [w for w in words[position + 1:position + 4] if w not in _ARTICLES]
+            if not following or following[0] in self.normaliser.stop_words:
+                continue
+            head = stem(word)
+            mapped = self._map_token(stem(following[0]))
+            qualifier = mapped[0] if mapped else None
+            if any(self._title_rest[i] & known for i in owners):
+                continue
+            others = [i for i, _ in self._postings.get(head, ()) if i not in owners]
+            if any(frozenset({head}) in self._topics[i] or self._title_sets[i] <= known
+                   for i in others):
+                continue  # « coopération », « ESS France »: the word names another entry
+            if qualifier is not None and any(qualifier in self._fields[i] for i in owners):
+                continue
+            both = (
+                {i for i, _ in self._postings.get(head, ())}
+                & {i for i, _ in self._postings.get(qualifier, ())}
+                if qualifier else set()
+            )
+            if not both:
+                foreign.add(head)
+                if qualifier:
+                    foreign.add(qualifier)
+        return foreign
+
+    def _names_another_thing(self, index: int, words: list[str], present: set[str]) -> bool:
+        """« fresque du climat »: the head noun of the entry's title, then at once (or after
+        « de », « du », « des ») a word the entry never uses, and no other word of its title.
+        « associations sont différentes » is not a complement: a verb comes between."""
+        head = self._heads[index]
+        if head is None or head not in present or self._title_rest[index] & present:
+            return False
+        for position, word in enumerate(words):
+            if stem(word) != head:
+                continue
+            following = [w for w in words[position + 1:position + 4] if w not in _ARTICLES]
+            if not following or following[0] in self.normaliser.stop_words:
+                continue
+            mapped = self._map_token(stem(following[0]))
+            if mapped is None or mapped[0] not in self._fields[index]:
+                return True
+        return False
 
     def _accumulate(self, known_tokens: list[tuple[str, float]]) -> dict[int, float]:
         """Entry index → weighted overlap with the question's known words.

@@ -358,9 +358,9 @@ def test_note_never_invents_answers(flow: Flow) -> None:
     assert items["contexte"]["answer"] is None and items["gouvernance"]["answer"] is None
     assert items["projet"]["answer"] == COMPLETE["projet"]
     assert items["niveau"]["answer"] == "Concertation"
-    assert items["publics"]["answer"] == (
-        "Habitants et citoyens, Publics éloignés de la participation, "
-        "Acteurs socio-économiques, dont l'ESS")
+    assert items["publics"]["answer"] == (  # a French list, no capital mid-sentence
+        "Habitants et citoyens, publics éloignés de la participation et "
+        "acteurs socio-économiques, dont l'ESS")
     assert items["scenarios"]["answer"] == "Oui"
 
 
@@ -475,3 +475,44 @@ async def test_console_user_completes_the_framing_with_numbers_and_exports_it(
             assert any(form in content for form in forms), (fmt, view["step"])
         if fmt in ("md", "html"):
             assert "Note de cadrage de la démarche participative" in content
+
+
+# ------------------------------------------------------------------ compulsory participation
+
+
+def test_a_participation_imposed_by_law_gets_its_legal_frame_in_the_note(flow: Flow) -> None:
+    answers = with_(cadre="reglementaire")
+    section = summary_of(flow, answers)["reglementaire"]
+    assert section is not None
+    text = " ".join(section["items"])
+    assert "L103-2" in text and "plan local d'urbanisme" in text
+    assert "L121-15-1" in text and "Commission nationale du débat public (CNDP)" in text
+    assert "garant" in text
+    assert gap_ids(flow, answers) == []  # the frame is information, not a blame
+    summary = summary_of(flow, answers)
+    chat = render("chat/cadrage.j2", flow=flow, summary=summary, answers=[])
+    assert "**La concertation imposée par la loi**" in chat and "L103-2" in chat
+    session = {"id": 1, "flow": "cadrage", "status": "completed", "started_at": None,
+               "updated_at": None, "answers": [], "summary": summary}
+    markdown = render("export/cadrage.md.j2", session=session, flow=flow)
+    assert "#### La concertation imposée par la loi" in markdown
+    html = render("export/cadrage.html.j2", session=session, flow=flow, chart_png_b64=None)
+    assert "<h4>La concertation imposée par la loi</h4>" in html
+
+
+def test_a_plu_revision_framing_mentions_the_compulsory_concertation(flow: Flow) -> None:
+    answers = with_(projet="Révision du Plan Local d'Urbanisme de la commune",
+                    cadre="volontaire")
+    gaps = dict(gap_rules(flow, answers))
+    assert gaps.get("cadre_reglementaire") == "important"
+    section = summary_of(flow, answers)["reglementaire"]
+    assert section is not None and "L103-2" in " ".join(section["items"])
+    assert "service urbanisme" in section["detected"]
+    assert summary_of(flow, with_(contexte="révision du PLU en 2027"))["reglementaire"]
+    # a word that merely contains the letters is not a planning document
+    assert summary_of(flow, with_(projet="Un pluviomètre partagé"))["reglementaire"] is None
+
+
+def test_a_voluntary_framing_without_planning_document_has_no_legal_section(flow: Flow) -> None:
+    assert summary_of(flow, COMPLETE)["reglementaire"] is None
+    assert "cadre_reglementaire" not in gap_ids(flow, COMPLETE)

@@ -21,6 +21,7 @@ from flows.loader import load_flow
 from flows.model import Flow
 from flows.summaries import SummaryInput, summarise
 from flows.views import views_from_state
+from knowledge.base import load_knowledge
 from storage.reports.charts import render_chart
 from storage.reports.render import render
 
@@ -73,10 +74,32 @@ def test_charte_asks_a_few_questions_per_article_on_one_scale(charte: Flow) -> N
             assert step.meta.get("suggestion") and step.ask.endswith("?")
 
 
-def test_article_4_questions_say_their_source_is_not_fully_verified(charte: Flow) -> None:
+def test_article_4_questions_cite_the_ministry_text_without_internal_doubt(
+    charte: Flow,
+) -> None:
+    """Article 4 comes from the ministry's published text (its title and presentation);
+    the former « n'a pas pu être vérifié » no longer reaches anyone."""
     for step_id in article_steps(charte, 4):
         step = charte.step(step_id)
-        assert step is not None and "n'a pas pu être vérifié" in step.help
+        assert step is not None and "article 4" in step.help
+        assert "n'a pas pu être vérifié" not in step.help
+    titles = " ".join(charte.step(i).help for i in article_steps(charte, 4))  # type: ignore
+    assert "encourage le pouvoir d'initiative du citoyen" in titles
+    for name in ("chat/charte.j2", "export/charte.md.j2", "export/charte.html.j2"):
+        source = (ROOT / "storage" / "reports" / "templates" / name).read_text(encoding="utf-8")
+        assert "n'a pas pu être vérifié" not in source, name
+
+
+def test_charte_intro_announces_the_number_of_questions_the_counter_shows(
+    charte: Flow,
+) -> None:
+    asked_steps = [s for s in charte.steps if s.visible({})]
+    assert f"{len(asked_steps)} questions" in charte.intro
+    articles = sum(1 for s in charte.steps if s.meta.get("article"))
+    assert f"{articles} questions sur les quatre articles" in charte.intro
+    # the example of a comment fits the 1-to-4 scale the intro describes
+    assert "1 (Oui), 2 (En partie), 3 (Non) ou 4 (Je ne sais pas)" in charte.intro
+    assert "par exemple « 2 " in charte.intro
 
 
 def test_charte_is_driven_by_numbers_and_comments(charte: Flow) -> None:
@@ -158,7 +181,8 @@ def test_charte_templates_escape_what_the_user_typed(charte: Flow) -> None:
     md = render("export/charte.md.j2", session=session, flow=charte)
     assert "\\<script\\>" in md and "<script>" not in md
     assert "22 novembre 2026" in md and "| 1. Un cadre clair et partagé | 50 % |" in md
-    assert "article 4 n'a pas pu être vérifiée" in md
+    assert "encourage le pouvoir d'initiative du citoyen" in md  # article 4, ministry text
+    assert "n'a pas pu être vérifié" not in md
     html = render("export/charte.html.j2", session=session, flow=charte,
                   chart_png_b64="iVBORw0KGgo=")
     assert "<script>" not in html and "&lt;script&gt;" in html
@@ -261,6 +285,42 @@ def test_relation_templates_escape_and_name_the_source(relation: Flow) -> None:
                   chart_png_b64=None)
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "Partenariat (vous)" in html and "Biovallée" in html
+
+
+def test_a_mission_entrusted_by_the_collectivite_gets_its_legal_frame(
+    relation: Flow,
+) -> None:
+    answers = {**BASE_RELATION, "position": "prestation", "consultation": "parfois"}
+    for key in ("desaccords", "contraintes"):
+        answers.pop(key)
+    summary = summary_of(relation, answers)
+    legal = summary["legal"]
+    assert legal is not None
+    for words in ("marché public", "délégation de service public", "mise en concurrence",
+                  "service d'intérêt économique général (SIEG)", "art. 9-1",
+                  "projet conçu et porté par l'acteur de l'ESS"):
+        assert words in legal["text"], words
+    ids = [e["id"] for e in legal["entries"]]
+    assert ids[:3] == ["dispositif/subvention", "dispositif/marche-public", "dispositif/dsp"]
+    kb = load_knowledge()
+    assert all(kb.get(i) is not None for i in ids)
+    assert legal["asks"] == ("« subvention », « marché public », « délégation de service "
+                             "public » ou « SIEG »")
+    chat = render("chat/relation.j2", flow=relation, summary=summary, answers=[])
+    assert "**Le cadre juridique quand la collectivité confie une mission**" in chat
+    assert "demandez-moi : « subvention »" in chat
+    session = {"id": 1, "flow": "relation", "status": "completed", "updated_at": None,
+               "answers": [], "summary": summary}
+    md = render("export/relation.md.j2", session=session, flow=relation)
+    assert "#### Le cadre juridique quand la collectivité confie une mission" in md
+    assert "Loi n° 2000-321 du 12 avril 2000, art. 9-1" in md
+    html = render("export/relation.html.j2", session=session, flow=relation,
+                  chart_png_b64=None)
+    assert "<h4>Le cadre juridique quand la collectivité confie une mission</h4>" in html
+    assert "Loi n° 2000-321 du 12 avril 2000, art. 9-1" in html
+    quasi = summary_of(relation, {**BASE_RELATION, "position": "quasi_delegation"})
+    assert quasi["legal"] is not None
+    assert summary_of(relation, BASE_RELATION)["legal"] is None  # partenariat
 
 
 def test_not_now_changes_the_wording_of_the_next_step(relation: Flow) -> None:

@@ -279,8 +279,9 @@ def test_markdown_export_escapes_user_text(
     assert "**gras**" not in md and r"\*\*gras\*\*" in md
     assert "=cmd|" not in md and r"=cmd\|" in md
     assert "\n---" not in md
-    # (1 + 3 + 3 + 1) / 4 = 2,0 → 33 %
-    assert "| Facteurs relationnels | 2,0 | 33\u00a0% | 4 sur 4 |" in md
+    # (1 + 3 + 3 + 1) / 4 = 2,0, stated on its 1-to-4 scale without a percentage
+    assert "| Facteurs relationnels | 2,0 | 4 sur 4 |" in md
+    assert "Score (de 1 à 4)" in md and "%" not in md
     assert "Piste :" in md and "Biovallée" in md and "ADEME" in md
 
 
@@ -305,3 +306,45 @@ def test_export_fragments_render_nothing_for_a_session_without_summary(flow: Flo
     assert render("export/facteurs.md.j2", session=session, flow=flow).strip() == ""
     html = render("export/facteurs.html.j2", session=session, flow=flow, chart_png_b64=None)
     assert html.strip() == ""
+
+
+def test_overall_score_is_stated_on_its_scale_without_a_misleading_percentage(
+    flow: Flow,
+) -> None:
+    ratings = dict.fromkeys(FACTORS, 3)
+    ratings.update(dict.fromkeys(list(FACTORS)[:12], 2))  # a mean between 2 and 3
+    summary = summary_of(flow, ratings)
+    chat = render("chat/facteurs.j2", flow=flow, summary=summary, answers=[])
+    score = f"{summary['overall']['score']:.1f}".replace(".", ",")
+    scale = "sur une échelle de 1 (frein fort) à 4 (levier fort)"
+    assert f"Note d'ensemble : **{score}**, {scale}" in chat
+    assert "%" not in chat and f"{score} sur 4" not in chat
+    session = {"id": 7, "flow": "facteurs", "status": "completed", "answers": [],
+               "summary": summary}
+    html = render("export/facteurs.html.j2", session=session, flow=flow, chart_png_b64=None)
+    assert "sur une échelle de 1 (frein fort) à 4 (levier fort)" in html
+    assert not re.search(r"\d(\s|&nbsp;|\u00a0)?%", html.replace("width:100%", ""))
+
+
+def test_more_than_three_strong_brakes_are_all_reported(flow: Flow) -> None:
+    ratings = dict.fromkeys(FACTORS, 3)
+    brakes = ["valeur", "statuts", "interconnaissance", "jeux_de_pouvoir", "historique"]
+    ratings.update(dict.fromkeys(brakes, 1))
+    summary = summary_of(flow, ratings)
+    reported = [w["step"] for w in summary["weakest"]] + [w["step"] for w in
+                                                          summary["other_brakes"]]
+    assert sorted(reported) == sorted(brakes)
+    assert len(summary["weakest"]) == 3 and len(summary["other_brakes"]) == 2
+    assert all(w["advice"] for w in summary["other_brakes"])
+    chat = render("chat/facteurs.j2", flow=flow, summary=summary, answers=[])
+    for step in brakes:
+        factor = flow.step(step).meta["factor"]  # type: ignore[union-attr]
+        assert factor in chat or factor[0].lower() + factor[1:] in chat, factor
+    assert "Autres freins forts : " in chat and " et " in chat
+    session = {"id": 7, "flow": "facteurs", "status": "completed", "answers": [],
+               "summary": summary}
+    md = render("export/facteurs.md.j2", session=session, flow=flow)
+    assert "#### Autres freins forts" in md
+    for w in summary["other_brakes"]:
+        assert w["advice"] in md
+    assert summary_of(flow, dict.fromkeys(FACTORS, 3))["other_brakes"] == []

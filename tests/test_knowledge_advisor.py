@@ -16,6 +16,13 @@ from knowledge.base import load_knowledge
 from knowledge.statut_summary import summarise_statut
 from storage.reports.render import render
 
+KB = load_knowledge()
+
+
+def statut_summary(data: SummaryInput) -> dict[str, Any]:
+    return summarise_statut(data, KB)
+
+
 FLOW_PATH = Path(__file__).resolve().parent.parent / "flows" / "definitions" / "statut.yaml"
 
 
@@ -187,3 +194,32 @@ def test_combinations_cover_each_form_the_flow_can_reach(flow: Flow) -> None:
         "forme/societe-commerciale-ess",
     ):
         assert form in reached, form
+
+
+def test_chat_summary_names_a_form_with_its_own_article(flow: Flow) -> None:
+    answers = {"objet": "service", "porteur": "public", "lucrativite": "aucun",
+               "collectivite": "majoritaire", "prives": False}
+    summary = statut_summary(SummaryInput(flow=flow, answers=answers, comments={}))
+    assert [f["id"] for f in summary["forms"]] == ["forme/spl", "forme/gip"]
+    chat = render("chat/statut.j2", flow=flow, summary=summary, answers=[])
+    assert "« c'est quoi un GIP ? »" in chat
+    assert "une GIP" not in chat and "une Fonds" not in chat
+    dons = statut_summary(SummaryInput(flow=flow, answers={"objet": "dons"}, comments={}))
+    assert dons["forms"][0]["ask"] == "un fonds de dotation"
+
+
+def test_service_summary_shows_the_legal_frame_in_chat_and_exports(flow: Flow) -> None:
+    answers = {"objet": "service", "porteur": "collectif", "lucrativite": "aucun",
+               "collectivite": "non", "salaries": False, "multi": False}
+    summary = statut_summary(SummaryInput(flow=flow, answers=answers, comments={}))
+    ids = [f["id"] for f in summary["frames"]]
+    assert ids == ["dispositif/marche-public", "dispositif/dsp", "dispositif/sieg"]
+    chat = render("chat/statut.j2", flow=flow, summary=summary, answers=[])
+    assert "**Le cadre juridique à connaître**" in chat
+    assert "Délégation de service public (DSP) et concession" in chat
+    session = {"id": 1, "flow": "statut", "status": "completed", "started_at": None,
+               "updated_at": None, "answers": [], "summary": summary}
+    markdown = render("export/statut.md.j2", session=session, flow=flow)
+    assert "### Le cadre juridique à connaître" in markdown
+    html = render("export/statut.html.j2", session=session, flow=flow, chart_png_b64=None)
+    assert "<h3>Le cadre juridique à connaître</h3>" in html

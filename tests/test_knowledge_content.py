@@ -80,14 +80,31 @@ def test_related_entries_exist(kb) -> None:
 
 
 def test_unverified_details_are_flagged_not_stated(kb) -> None:
-    """Facts the notes mark UNVERIFIED are said « à vérifier » where they appear."""
+    """A fact no public source confirmed is said « à vérifier » with whom; facts checked
+    since (ESUS issuer, SEMOP law, public money in a fonds de dotation) are stated."""
     scop = kb.get("forme/scop")
-    assert "à vérifier" in scop.details  # SAS form for a SCOP
+    assert "à vérifier auprès de l'URSCOP" in scop.details  # SAS form for a SCOP
+    sem = kb.get("forme/sem")
+    assert "à vérifier auprès" in sem.details  # minimum number of shareholders
     esus = kb.get("forme/agrement-esus")
-    assert "à vérifier" in esus.answer  # DDETS or DREETS
+    assert "préfet du département" in esus.answer and "R3332-21-3" in esus.answer
     semop = kb.get("forme/semop")
-    assert "à vérifier" in semop.answer  # law and CGCT codification
+    assert "L1541-1" in semop.answer and "à vérifier" not in semop.answer
     fonds = kb.get("forme/fonds-de-dotation")
-    assert "à vérifier" in fonds.answer  # public money in a fonds de dotation
+    assert "Aucun fonds public" in fonds.answer and "140" in fonds.answer
     for entry in kb.entries:  # pay caps of ESUS are unverified: no figure given
         assert "SMIC" not in entry.answer + entry.details, entry.id
+
+
+def test_no_internal_doubt_or_internal_notes_reach_a_user(kb) -> None:
+    """What people read cites public texts; an internal doubt never shows."""
+    banned = ("notes §", "notes de recherche", "n'a pas pu être vérifié", "non vérifié",
+              "pas vérifié", "nos sources", "à vérifier.")
+    for entry in kb.entries:
+        text = " ".join((entry.answer, entry.details, *entry.sources,
+                         *(link.title for link in entry.links)))
+        for phrase in banned:
+            assert phrase not in text, (entry.id, phrase)
+        # « à vérifier » always says with whom or where
+        for chunk in text.split("à vérifier")[1:]:
+            assert chunk.lstrip().startswith(("auprès", "dans", "avec")), (entry.id, chunk[:40])

@@ -143,3 +143,83 @@ def test_the_large_base_path_ranks_exactly_like_the_small_one(monkeypatch):
     for question in questions:
         expected = [(i, round(s, 9)) for i, s in small.scores(question)]
         assert [(i, round(s, 9)) for i, s in large.scores(question)] == expected, question
+
+
+# ------------------------------------------------------------------ issue 14: lookalikes
+
+
+@pytest.mark.parametrize("town", ["scicy", "cresse", "rtesse", "esusse", "ptcey"])
+def test_a_word_close_to_an_acronym_is_not_read_as_that_acronym(kb, town: str) -> None:
+    """« Cressé », « Scicy »: towns, not the CRESS or a SCIC; acronyms match exactly."""
+    assert kb.matcher._map_token(stem(town)) is None
+    assert kb.matcher._map_token(stem("scic")) == ("scic", 1.0)
+    assert kb.matcher._map_token(stem("coopperative"))  # an ordinary typo still maps
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "horaires de la piscine de Cressé",
+        "la salle polyvalente de Scicy",
+        "marché de Noël de Cressat",
+    ],
+)
+def test_a_town_question_gets_no_lookalike(kb, question: str) -> None:
+    assert kb.ask(question).status == "unknown"
+
+
+def test_a_town_named_in_a_real_question_does_not_change_its_topic(kb) -> None:
+    result = kb.ask("À Cressat, on veut créer une SCIC")
+    assert result.answers and result.answers[0].entry.id in ("forme/scic", "contact/urscop")
+    assert kb.ask("notre SCIC à Cressé").answers[0].entry.id == "forme/scic"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("jveux creer une asso", "forme/association"),
+        ("c koi un ptce", "dispositif/ptce"),
+        ("pk faire une cpo", "dispositif/cpo"),
+        ("koman on fait une semop", "forme/semop"),
+        ("loi 2000-321 art. 9-1", "dispositif/subvention"),
+        ("loi 2008-776 art 140", "forme/fonds-de-dotation"),
+        ("article l1511-3", "contact/intercommunalite"),
+        ("article L2253-1 du cgct", "notion/participation-capital"),
+    ],
+)
+def test_familiar_register_and_bare_law_references_find_their_entry(
+    kb, question: str, expected: str
+) -> None:
+    result = kb.ask(question)
+    assert result.status in ("answer", "ambiguous"), (question, result.status)
+    assert result.answers[0].entry.id == expected
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "c'est quoi une fresque du numérique",
+        "animer une fresque des nouveaux récits",
+        "fresque de la mobilité pour les agents",
+        "budget supplémentaire de la commune",
+    ],
+)
+def test_a_neighbouring_topic_gets_no_lookalike_entry(kb, question: str) -> None:
+    """Another fresque than the Fresque de l'engagement local is not answered by it, nor
+    by an entry that only shares its complement (the climate, mobility…)."""
+    result = kb.ask(question)
+    assert result.status == "unknown", [a.entry.id for a in result.answers]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("combien coute une fresque", "outil/fresque-engagement-local"),
+        ("la fresque de l'engagement local", "outil/fresque-engagement-local"),
+        ("charte des engagements reciproques", "dispositif/cpo"),
+        ("groupement d'interet public", "forme/gip"),
+        ("agrement prefectoral des scic", "forme/scic"),
+    ],
+)
+def test_the_head_noun_rule_keeps_the_real_topics(kb, question: str, expected: str) -> None:
+    assert kb.ask(question).answers[0].entry.id == expected

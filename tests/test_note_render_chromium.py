@@ -19,8 +19,8 @@ import pytest
 from flows.loader import load_flow
 from flows.model import Flow
 from flows.summaries import SummaryInput, summarise
-from flows.views import views_from_state
-from storage.reports.render import render
+from storage.records import Answer, SessionRecord
+from storage.reports.exports import build_export
 
 CHROMIUM = Path("/usr/bin/chromium")
 DEFINITIONS = Path(__file__).resolve().parent.parent / "flows" / "definitions"
@@ -58,29 +58,15 @@ def _summary(flow: Flow, answers: dict[str, Any]) -> dict[str, Any]:
 def full_page(flow: Flow, answers: dict[str, Any], chart_png_b64: str | None = None) -> str:
     """The whole HTML document a user receives from ``/export html``.
 
-    Uses the lead's generic export when it is there; otherwise wraps the fragment
-    in a minimal standalone page, so the fragment alone can still be checked.
+    Built by the same export code as ``/export html``.
     """
     updated = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)
     summary = _summary(flow, answers)
-    try:
-        from storage.reports.exports import build_export
-        from storage.repository import AnswerRecord, SessionRecord
-    except ImportError:
-        session = {"id": 1, "flow": flow.id, "status": "completed",
-                   "started_at": updated.isoformat(), "updated_at": updated.isoformat(),
-                   "answers": views_from_state(flow, answers, {}), "summary": summary}
-        fragment = render(f"export/{flow.summary}.html.j2", session=session, flow=flow,
-                          chart_png_b64=chart_png_b64)
-        return ("<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\">"
-                "<title>Coopbot</title><style>body{font-family:sans-serif;max-width:52rem;"
-                "margin:0 auto;padding:1.5rem}</style></head><body>"
-                f"{fragment}</body></html>")
     record = SessionRecord(
-        id=1, flow=flow.id, flow_version=flow.version, status="completed",
-        started_at=updated, updated_at=updated,
-        answers=tuple(AnswerRecord(k, v, None, updated) for k, v in answers.items()),
-        summary=summary, workshop_id=None,
+        id=1, user_id=1, flow_id=flow.id, flow_version=flow.version, status="completed",
+        history=tuple(answers), selection=(),
+        answers={k: Answer(v, updated.isoformat()) for k, v in answers.items()},
+        workshop_id=None, started_at=updated, updated_at=updated, summary=summary,
     )
     document = build_export([record], {flow.id: flow}, "html", "alice")
     return document.content.decode("utf-8")

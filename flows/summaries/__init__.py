@@ -2,8 +2,8 @@
 
 A summariser is a pure function registered under the flow's ``summary:`` name. It
 returns a JSON-serialisable dict that is stored with the session, shown in chat by
-``storage/templates/chat/<name>.j2`` and in exports by
-``storage/templates/export/<name>.{md,html}.j2``. Modules of this package register
+``storage/reports/templates/chat/<name>.j2`` and in exports by
+``storage/reports/templates/export/<name>.{md,html}.j2``. Modules of this package register
 themselves with :func:`summariser` and are discovered at import time, so adding a
 summary is adding one file.
 """

@@ -10,11 +10,14 @@ editor can reword it. :func:`restitution` and :func:`display_value` are shared w
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
 from flows.model import Flow, Step
 from flows.summaries import SummaryInput, summariser
+from flows.views import join_labels
 
 LEVELS: tuple[str, ...] = (
     "information",
@@ -32,6 +35,8 @@ _EXPECTS_CONTRIBUTIONS = {"connaissance", "qualite", "pouvoir_agir", "mobiliser"
 # Optional steps whose absence already has a dedicated gap.
 _OWN_GAP = {"non_negociable", "evaluation", "aller_vers"}
 SEVERITY_ORDER = {"important": 0, "attention": 1}
+_IMPOSED = {"reglementaire", "les_deux"}
+"""Answers to « cadre » that say the law imposes (part of) the participation."""
 
 
 def display_value(step: Step, value: Any) -> str:
@@ -44,7 +49,7 @@ def display_value(step: Step, value: Any) -> str:
     if step.type == "multichoice":
         values = value if isinstance(value, list) else [value]
         labels = [(step.option(str(v)).label if step.option(str(v)) else str(v)) for v in values]
-        return ", ".join(labels)
+        return join_labels(labels)
     if step.type == "yesno":
         return _YES_NO.get(bool(value), str(value))
     if step.type == "number" and isinstance(value, float):
@@ -84,6 +89,42 @@ def unanswered(flow: Flow, answers: Mapping[str, Any]) -> list[Step]:
     return [s for s in flow.steps if s.visible(dict(answers)) and s.id not in answers]
 
 
+def _plain(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", folded).split())
+
+
+def mentions_planning(flow: Flow, answers: Mapping[str, Any]) -> bool:
+    """Does the project or its context name a planning document (PLU, SCoT, ZAC…)?"""
+    words = [_plain(str(w)) for w in flow.meta.get("urbanisme_mots") or []]
+    typed = _plain(" ".join(str(answers.get(k) or "") for k in ("projet", "contexte")))
+    return any(re.search(rf"\b{re.escape(w)}\b", typed) for w in words if w)
+
+
+def regulatory(flow: Flow, answers: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The compulsory-participation section of the note, or ``None`` when it does not apply.
+
+    Shown when the person says the law imposes (part of) the participation, and when the
+    project names a planning document: a PLU revision always has a compulsory concertation.
+    """
+    imposed = answers.get("cadre") in _IMPOSED
+    planning = mentions_planning(flow, answers)
+    if not imposed and not planning:
+        return None
+    texts: Mapping[str, str] = flow.meta.get("reglementaire") or {}
+    items = [str(texts.get("urbanisme") or "")]
+    if imposed:
+        items.append(str(texts.get("environnement") or ""))
+    return {
+        "title": str(texts.get("title") or ""),
+        "intro": str(texts.get("intro") or ""),
+        "detected": str(texts.get("detected") or "") if planning and not imposed else "",
+        "items": [i for i in items if i],
+        "source": str(texts.get("source") or ""),
+    }
+
+
 def _level(answers: Mapping[str, Any]) -> int | None:
     value = answers.get("niveau")
     return LEVELS.index(value) if value in LEVELS else None
@@ -97,6 +138,9 @@ def gap_rules(flow: Flow, answers: Mapping[str, Any]) -> list[tuple[str, str]]:
     level = _level(answers)
     high = level is not None and level >= CONCERTATION
     found: list[tuple[str, str]] = []
+
+    if mentions_planning(flow, answers) and answers.get("cadre") not in _IMPOSED:
+        found.append(("cadre_reglementaire", "important"))
 
     if high and answers.get("moyens_humains") in (None, "personne"):
         found.append(("moyens_humains", "important"))
@@ -183,6 +227,7 @@ def summarise_cadrage(data: SummaryInput) -> dict[str, Any]:
             "of": len(LEVELS),
             "arnstein": str((levels_meta.get(LEVELS[level]) or {}).get("arnstein") or ""),
         },
+        "reglementaire": regulatory(flow, answers),
         "sections": sections,
         "gaps": gaps,
         "counts": {

@@ -8,11 +8,18 @@ factor in YAML and the summary follows. The result is a plain JSON-serialisable
 dict, stored with the session and rendered by the ``facteurs`` templates and chart.
 
 Scores: a rating is 1 (frein fort) to 4 (levier fort). A family's score is the
-mean of its answered ratings; its percentage maps 1 → 0 % and 4 → 100 %. Skipped
+mean of its answered ratings, stated « sur une échelle de 1 à 4 »: a percentage beside
+« 2,4 sur 4 » read as an error (2,4 / 4 is 60 %, the position on the scale 47 %), so the
+texts give the score and its scale only; ``percent`` (1 → 0 %, 4 → 100 %) stays in the
+data for the chart and for tools reading the JSON export. Skipped
 factors are left out of every mean; a family with no answer has ``score: None``.
 The overall score is the mean of all answered ratings (each factor weighs the same).
 Scores are given to one decimal and percentages to the unit, both rounded half up
 from the exact mean.
+
+The three weakest factors come with their advice; every other factor rated « frein
+fort » is listed in ``other_brakes`` (with its advice, for the export), so that a
+fourth or fifth strong brake is never dropped silently.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from typing import Any
 
 from flows.model import Flow, Step
 from flows.summaries import SummaryInput, summariser
+from flows.views import join_labels
 
 WEAKEST_COUNT = 3
 
@@ -62,6 +70,7 @@ def summarise_facteurs(data: SummaryInput) -> dict[str, Any]:
     )
     weakest = by_weakness[:WEAKEST_COUNT]
     weakest_ids = {r["step"] for r in weakest}
+    other_brakes = [r for r in by_weakness[WEAKEST_COUNT:] if r["rating"] == 1]
     strengths = sorted(
         (r for r in rated if r["rating"] >= top - 1 and r["step"] not in weakest_ids),
         key=lambda r: (-r["rating"], family_order.get(r["family"], 0), r["position"]),
@@ -80,6 +89,8 @@ def summarise_facteurs(data: SummaryInput) -> dict[str, Any]:
             "total": len(factors),
         },
         "weakest": [_public(r) for r in weakest],
+        "other_brakes": [_public(r) for r in other_brakes],
+        "other_brakes_text": join_labels([str(r["factor"]) for r in other_brakes]),
         "has_brakes": any(r["rating"] <= top // 2 for r in rated),
         "strengths": [_public(r) for r in strengths],
         "skipped": skipped,

@@ -5,6 +5,10 @@ partenariat → coopération); a few answers then add nuances where they do not 
 synthesis' description of that type. The next step, what it takes, and the obstacles
 (with the synthesis' levers) come from ``flows/definitions/relation.yaml``. Which
 obstacles to watch at each step is Coopbot's reading of the synthesis, and the note says so.
+Where the relation is about to become, or already is, a mission the collectivité entrusts
+(prestation → quasi-délégation), the note adds its legal frame (marché or DSP with
+competition, SIEG mandate, subvention only for the actor's own project) and names the
+knowledge entries to read (``meta.legal``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 from flows.summaries import SummaryInput, summariser
 from flows.summaries.cadrage import restitution
+from flows.views import french_list
 
 _CLOSE = ("partenariat", "cooperation")
 
@@ -37,6 +42,21 @@ def nuance_ids(answers: Mapping[str, Any]) -> list[str]:
     if position in _CLOSE and answers.get("confiance") == "non":
         found.append("confiance_non")
     return found
+
+
+def _legal(meta: Mapping[str, Any], level: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    key = str(level.get("legal") or "") if level else ""
+    text = (meta.get("legal") or {}).get(key) if key else None
+    if not text:
+        return None
+    entries = [
+        {"id": str(e["id"]), "ask": str(e.get("ask") or e["id"])}
+        for e in text.get("entries") or []
+        if isinstance(e, Mapping) and e.get("id")
+    ]
+    return {"title": str(text.get("title") or ""), "text": str(text.get("text") or ""),
+            "entries": entries,
+            "asks": french_list([f"« {e['ask']} »" for e in entries], "ou")}
 
 
 def _obstacle(meta: Mapping[str, Any], key: str) -> dict[str, str]:
@@ -89,6 +109,7 @@ def summarise_relation(data: SummaryInput) -> dict[str, Any]:
         "top": current is not None and nxt is None,
         "keep": str(current.get("takes") or "") if current is not None and nxt is None else "",
         "souhait": answers.get("souhait"),
+        "legal": _legal(meta, current),
         "obstacles_selected": [_obstacle(meta, k) for k in selected],
         "obstacles_watch": [_obstacle(meta, k) for k in watch if k not in selected],
         "obstacles_other": [
