@@ -12,6 +12,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +54,11 @@ def pg_database() -> Iterator[str | None]:
         finally:
             await conn.close()
 
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    _run_apart(admin(f'CREATE DATABASE "{name}"'))
     try:
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _run_apart(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def pg_connect(url: str) -> Any:
@@ -81,13 +82,26 @@ def _reset_pg(url: str) -> None:
         finally:
             await conn.close()
 
-    asyncio.run(reset())
+    _run_apart(reset())
+
+
+def _run_apart(work: Any) -> None:
+    """Run a coroutine to the end in a thread of its own: a fixture asked for from
+    inside a test's event loop cannot call ``asyncio.run`` there."""
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, work).result()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, pg_database: str | None) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'coopbot.db'}"
+    return request.getfixturevalue("database_url_postgresql")
+
+
+@pytest.fixture
+def database_url_postgresql(pg_database: str | None) -> str:
+    """The test run's PostgreSQL database, emptied; a skip (a failure in CI) without one."""
     if pg_database is None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{PG_ENV} must be set in CI: PostgreSQL parity is required there.")

@@ -20,14 +20,16 @@ from storage.protocols import Conversation, DuplicateEvent, EventRef
 from storage.sql.store import open_storage
 
 
-@pytest.fixture(params=["memory", "database"])
-async def store(request, database_url):
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+async def store(request, tmp_path):
     if request.param == "memory":
-        if "postgresql" in database_url:
-            pytest.skip("the memory double is checked once, beside SQLite")
         yield MemoryStorage()
         return
-    opened = await open_storage(database_url)
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'coopbot.db'}"
+    else:
+        url = request.getfixturevalue("database_url_postgresql")
+    opened = await open_storage(url)
     try:
         yield opened
     finally:
