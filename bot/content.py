@@ -6,7 +6,7 @@ looked up in module globals: a test builds its own, and nothing is loaded twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,11 +14,10 @@ from bot.texts import texts
 from flows.catalogue import Texts
 from flows.model import Flow
 from flows.registry import load_flows
-from flows.summaries import SUMMARISERS, SummaryInput
+from flows.summaries import SUMMARISERS
+from flows.summaries.base import Summariser, SummaryInput
 from knowledge.base import KnowledgeBase, load_knowledge
 from knowledge.statut_summary import statut_summariser
-
-Summariser = Callable[[SummaryInput], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flows.model import Flow
+from flows.model import Flow, Step
 
 
 def french_list(items: list[str], conjunction: str = "et") -> str:
@@ -25,19 +25,23 @@ def join_labels(labels: list[str]) -> str:
     return french_list([labels[0], *(lower(label) for label in labels[1:])] if labels else [])
 
 
-def display_value(flow: Flow | None, step_id: str, value: Any) -> str:
-    step = flow.step(step_id) if flow else None
-    if step is None:
-        return _plain(value)
-    if step.type == "scale" and isinstance(value, int) and 1 <= value <= len(step.options):
-        return f"{value} – {step.options[value - 1].label}"
-    if step.type == "choice":
-        option = step.option(str(value))
-        return option.label if option else _plain(value)
-    if step.type == "multichoice" and isinstance(value, list):
-        return join_labels(
-            [(step.option(str(v)).label if step.option(str(v)) else str(v)) for v in value]
-        )
+def display_value(step: Step | None, value: Any, *, scale_number: bool = True) -> str:
+    """The answer as a reader sees it: option labels rather than stored values, « Oui »
+    or « Non », French decimals. A scale shows its number too (« 3 – Plutôt un levier »)
+    unless ``scale_number`` is off (a note that lists labels only)."""
+    if value is None:
+        return ""
+    if step is not None:
+        if step.type == "scale" and isinstance(value, int) and 1 <= value <= len(step.options):
+            label = step.options[value - 1].label
+            return f"{value} – {label}" if scale_number else label
+        if step.type in ("choice", "scale"):
+            option = step.option(str(value))
+            return option.label if option else _plain(value)
+        if step.type == "multichoice":
+            values = value if isinstance(value, list) else [value]
+            return join_labels([(o.label if (o := step.option(str(v))) else str(v))
+                                for v in values])
     return _plain(value)
 
 
@@ -46,8 +50,8 @@ def _plain(value: Any) -> str:
         return "Oui" if value else "Non"
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:g}".replace(".", ",")
     return "" if value is None else str(value)
 
 
@@ -65,7 +69,7 @@ def answer_views(
                 "ask": step.ask if step else step_id,
                 "section": step.section if step else "",
                 "value": value,
-                "display": display_value(flow, step_id, value),
+                "display": display_value(step, value),
                 "comment": comment or "",
             }
         )

@@ -35,6 +35,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from flows.folding import fold
 from knowledge.model import Entry, KbResult, ScoredEntry, Status
 from knowledge.normalise import Normaliser, simplify, stem
 
@@ -91,11 +92,7 @@ _CONTACT_INTENT = re.compile(
 
 def _plain(text: str) -> str:
     """Lower case, no accents, apostrophes and punctuation as spaces (for intent phrases)."""
-    import unicodedata
-
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", folded).split())
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(text)).split())
 
 
 class Matcher:

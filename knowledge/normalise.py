@@ -9,10 +9,11 @@ suffix stripping), so that « associations » and « asso » meet on the same to
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+
+from flows.folding import strip_accents
 
 _ELISION = re.compile(r"\b([cdjlmnst]|qu|jusqu|lorsqu|puisqu)['’`´]")
 _NON_WORD = re.compile(r"[^a-z0-9%]+")
@@ -61,17 +62,8 @@ _REWRITES: tuple[tuple[str, str], ...] = (
 )
 
 
-_ACCENTS = str.maketrans(
+_PUNCTUATION = str.maketrans(
     {
-        **dict(zip("àâäáãåçéèêëíìîïñóòôöõúùûüýÿ", "aaaaaaceeeeiiiinooooouuuuyy", strict=True)),
-        **dict(zip("ÀÂÄÁÃÅÇÉÈÊËÍÌÎÏÑÓÒÔÖÕÚÙÛÜÝ", "AAAAAACEEEEIIIINOOOOOUUUUY", strict=True)),
-        "œ": "oe",
-        "Œ": "OE",
-        "æ": "ae",
-        "Æ": "AE",
-        "’": "'",
-        "‘": "'",
-        "´": "'",
         "«": " ",
         "»": " ",
         "…": " ",
@@ -86,12 +78,11 @@ _ACCENTS = str.maketrans(
 )
 
 
-def strip_accents(text: str) -> str:
-    """Remove accents; a fast table for French letters, Unicode decomposition otherwise."""
-    text = text.translate(_ACCENTS)
-    if text.isascii():
-        return text
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+def ascii_letters(text: str) -> str:
+    """Accents removed (the one folding of :mod:`flows.folding`), search punctuation as
+    spaces, anything else that is not ASCII dropped."""
+    text = strip_accents(text.translate(_PUNCTUATION))
+    return text if text.isascii() else text.encode("ascii", "ignore").decode("ascii")
 
 
 @lru_cache(maxsize=16384)
@@ -148,6 +139,6 @@ class Normaliser:
 
 def simplify(text: str) -> str:
     """Lower case, no accents, no elisions, punctuation turned into spaces."""
-    text = strip_accents(text.lower()).replace("œ", "oe").replace("æ", "ae")
+    text = ascii_letters(text.lower())
     text = _ELISION.sub(" ", text)
     return " ".join(_NON_WORD.sub(" ", text).split())

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flows.summaries import SummaryInput
+from flows.summaries.base import SummaryInput
 from knowledge.advisor import contacts_for, frames_for, name_in_sentence, recommend
 from knowledge.base import KnowledgeBase
 from knowledge.glossary import spell_out

@@ -4,7 +4,7 @@ Like the Boussole de la participation, the note only gives back what the user ty
 ("elle restitue ce que vous avez saisi") and points at what is missing or fragile; it
 never writes content in the user's place. The rules live here, the French wording of
 each gap lives in ``flows/definitions/cadrage.yaml`` (``meta.gaps``) so that a content
-editor can reword it. :func:`restitution` and :func:`display_value` are shared with the
+editor can reword it. :func:`restitution` is shared with the
 ``charte`` and ``relation`` summaries.
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from flows.model import Flow, Step
-from flows.summaries import SummaryInput, summariser
-from flows.views import join_labels
+from flows.summaries.base import SummaryInput
+from flows.views import display_value
 
 LEVELS: tuple[str, ...] = (
     "information",
@@ -29,7 +29,6 @@ LEVELS: tuple[str, ...] = (
 """Order of the ``niveau`` options, lowest first; index 2 (concertation) is the first
 level where contributions really weigh on the decision (Boussole, échelle)."""
 CONCERTATION = LEVELS.index("concertation")
-_YES_NO = {True: "Oui", False: "Non"}
 # Expectations that need contributions from participants, hence more than information.
 _EXPECTS_CONTRIBUTIONS = {"connaissance", "qualite", "pouvoir_agir", "mobiliser"}
 # Optional steps whose absence already has a dedicated gap.
@@ -37,24 +36,6 @@ _OWN_GAP = {"non_negociable", "evaluation", "aller_vers"}
 SEVERITY_ORDER = {"important": 0, "attention": 1}
 _IMPOSED = {"reglementaire", "les_deux"}
 """Answers to « cadre » that say the law imposes (part of) the participation."""
-
-
-def display_value(step: Step, value: Any) -> str:
-    """The answer as a reader sees it: option labels rather than stored values."""
-    if value is None:
-        return ""
-    if step.type in ("choice", "scale"):
-        option = step.option(str(value))
-        return option.label if option else str(value)
-    if step.type == "multichoice":
-        values = value if isinstance(value, list) else [value]
-        labels = [(step.option(str(v)).label if step.option(str(v)) else str(v)) for v in values]
-        return join_labels(labels)
-    if step.type == "yesno":
-        return _YES_NO.get(bool(value), str(value))
-    if step.type == "number" and isinstance(value, float):
-        return f"{value:g}".replace(".", ",")
-    return str(value)
 
 
 def restitution(
@@ -77,7 +58,7 @@ def restitution(
                 "step": step.id,
                 "label": str(step.meta.get("label") or step.ask),
                 "ask": step.ask,
-                "answer": display_value(step, value) if value is not None else None,
+                "answer": display_value(step, value, scale_number=False) or None,
                 "comment": comments.get(step.id) or None,
             }
         )
@@ -202,7 +183,6 @@ def describe_gaps(flow: Flow, answers: Mapping[str, Any]) -> list[dict[str, Any]
     return gaps
 
 
-@summariser("cadrage")
 def summarise_cadrage(data: SummaryInput) -> dict[str, Any]:
     """Restitution by section, the level aimed at, and the gaps of the framing."""
     flow, answers = data.flow, data.answers
@@ -222,7 +202,7 @@ def summarise_cadrage(data: SummaryInput) -> dict[str, Any]:
         if level is None or niveau_step is None
         else {
             "value": LEVELS[level],
-            "label": display_value(niveau_step, LEVELS[level]),
+            "label": display_value(niveau_step, LEVELS[level], scale_number=False),
             "rank": level + 1,
             "of": len(LEVELS),
             "arnstein": str((levels_meta.get(LEVELS[level]) or {}).get("arnstein") or ""),

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flows.summaries import SummaryInput, summariser
-from flows.summaries.cadrage import display_value
+from flows.summaries.base import SummaryInput
+from flows.views import display_value
 
 DEFAULT_POINTS: dict[int, float] = {1: 1.0, 2: 0.5, 3: 0.0}
 
@@ -45,7 +45,7 @@ def article_scores(data: SummaryInput) -> list[dict[str, Any]]:
                     "label": str(step.meta.get("label") or step.ask),
                     "ask": step.ask,
                     "value": value,
-                    "answer": display_value(step, value) if value is not None else None,
+                    "answer": display_value(step, value, scale_number=False) or None,
                     "comment": comments.get(step.id) or None,
                     "to_improve": isinstance(value, int) and value in points
                     and points[value] < 1.0,
@@ -67,7 +67,6 @@ def article_scores(data: SummaryInput) -> list[dict[str, Any]]:
     return articles
 
 
-@summariser("charte")
 def summarise_charte(data: SummaryInput) -> dict[str, Any]:
     """Per-article scores, the weakest article and what would strengthen it."""
     articles = article_scores(data)

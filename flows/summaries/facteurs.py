@@ -25,18 +25,17 @@ fourth or fifth strong brake is never dropped silently.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
 from flows.model import Flow, Step
-from flows.summaries import SummaryInput, summariser
+from flows.numbers import mean, percent, rounded
+from flows.summaries.base import SummaryInput
 from flows.views import join_labels
 
 WEAKEST_COUNT = 3
 
 
-@summariser("facteurs")
 def summarise_facteurs(data: SummaryInput) -> dict[str, Any]:
     flow = data.flow
     factors = _factor_steps(flow)
@@ -58,13 +57,13 @@ def summarise_facteurs(data: SummaryInput) -> dict[str, Any]:
     for family in families:
         mine = [r for r in rated if r["family"] == family["id"]]
         total = sum(1 for s in factors if s.meta.get("family") == family["id"])
-        mean = _mean([r["rating"] for r in mine])
+        family_mean = mean([r["rating"] for r in mine])
         family_rows.append(
-            {**family, "score": _score(mean), "percent": _percent(mean, top),
+            {**family, "score": rounded(family_mean), "percent": _percent(family_mean, top),
              "answered": len(mine), "total": total}
         )
 
-    overall = _mean([r["rating"] for r in rated])
+    overall = mean([r["rating"] for r in rated])
     by_weakness = sorted(
         rated, key=lambda r: (r["rating"], family_order.get(r["family"], 0), r["position"])
     )
@@ -83,7 +82,7 @@ def summarise_facteurs(data: SummaryInput) -> dict[str, Any]:
         "scale_max": top,
         "families": family_rows,
         "overall": {
-            "score": _score(overall),
+            "score": rounded(overall),
             "percent": _percent(overall, top),
             "answered": len(rated),
             "total": len(factors),
@@ -163,26 +162,11 @@ def _public(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if k != "position"}
 
 
-def _mean(values: list[int]) -> Fraction | None:
-    return Fraction(sum(values), len(values)) if values else None
-
-
-def _half_up(value: Fraction, places: str) -> Decimal:
-    """Rounded as a reader rounds (1,25 → 1,3), not half-to-even as ``round`` does."""
-    exact = Decimal(value.numerator) / Decimal(value.denominator)
-    return exact.quantize(Decimal(places), rounding=ROUND_HALF_UP)
-
-
-def _score(mean: Fraction | None) -> float | None:
-    """Mean rating to one decimal."""
-    return None if mean is None else float(_half_up(mean, "0.1"))
-
-
-def _percent(mean: Fraction | None, top: int) -> int | None:
+def _percent(score: Fraction | None, top: int) -> int | None:
     """1 → 0 %, top → 100 %, from the exact mean."""
-    if mean is None or top <= 1:
+    if score is None or top <= 1:
         return None
-    return int(_half_up((mean - 1) / (top - 1) * 100, "1"))
+    return percent(score - 1, top - 1)
 
 
 def _role(flow: Flow, answers: Mapping[str, Any]) -> dict[str, str] | None:

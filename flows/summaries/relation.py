@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flows.summaries import SummaryInput, summariser
+from flows.summaries.base import SummaryInput
 from flows.summaries.cadrage import restitution
 from flows.views import french_list
 
@@ -69,7 +69,6 @@ def _obstacle(meta: Mapping[str, Any], key: str) -> dict[str, str]:
     }
 
 
-@summariser("relation")
 def summarise_relation(data: SummaryInput) -> dict[str, Any]:
     """Position on the gradient, the next step and the obstacles to watch."""
     meta, answers = data.flow.meta, data.answers

@@ -159,9 +159,9 @@ def _question(flow: Flow, step: Step, people: Sequence[Participation],
     elif step.type == "yesno":
         yes = sum(1 for v in values if v is True)
         entry["distribution"] = [
-            {"value": True, "label": display_value(flow, step.id, True), "count": yes,
+            {"value": True, "label": display_value(step, True), "count": yes,
              "percent": _percent(yes, len(values))},
-            {"value": False, "label": display_value(flow, step.id, False),
+            {"value": False, "label": display_value(step, False),
              "count": len(values) - yes, "percent": _percent(len(values) - yes, len(values))},
         ]
     if step.type in ("scale", "number"):
