@@ -7,7 +7,7 @@ exports, the privacy report and workshop syntheses — and turned into the engin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,6 +29,60 @@ class Answer:
         return datetime.fromisoformat(self.at)
 
 
+class Answers(Mapping[str, Answer]):
+    """A session's answers over the JSON document they are stored as.
+
+    A message reads and writes a whole session, and usually changes one answer: the
+    document's items are kept as they are, and an :class:`Answer` is only made for an
+    item somebody looks at (an export, the privacy report). Read-only.
+    """
+
+    __slots__ = ("_document",)
+
+    def __init__(self, document: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        self._document: Mapping[str, Mapping[str, Any]] = document or {}
+
+    def __getitem__(self, step: str) -> Answer:
+        item = self._document[step]
+        return Answer(item.get("value"), item["at"], item.get("comment"))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._document)
+
+    def __len__(self) -> int:
+        return len(self._document)
+
+    @property
+    def document(self) -> Mapping[str, Mapping[str, Any]]:
+        """The ``flow_sessions.answers`` JSON, as stored."""
+        return self._document
+
+    def values_and_comments(self) -> tuple[dict[str, Any], dict[str, str]]:
+        values = {step: item.get("value") for step, item in self._document.items()}
+        comments = {step: c for step, item in self._document.items()
+                    if (c := item.get("comment"))}
+        return values, comments
+
+    def after(self, values: Mapping[str, Any], comments: Mapping[str, str],
+              moment: str) -> Answers:
+        """The answers once ``values`` and ``comments`` are given: an unchanged answer
+        keeps its moment, a new or changed one gets ``moment``."""
+        known = self._document
+        document: dict[str, Mapping[str, Any]] = {}
+        for step, value in values.items():
+            comment = comments.get(step) or None
+            item = known.get(step)
+            if item is not None and item.get("value") == value and (
+                    item.get("comment") or None) == comment:
+                document[step] = item
+            else:
+                fresh: dict[str, Any] = {"value": value, "at": moment}
+                if comment:
+                    fresh["comment"] = comment
+                document[step] = fresh
+        return Answers(document)
+
+
 @dataclass(frozen=True, slots=True)
 class SessionRecord:
     id: int
@@ -38,7 +92,7 @@ class SessionRecord:
     status: Status
     history: tuple[str, ...]
     selection: tuple[str, ...]
-    answers: Mapping[str, Answer]
+    answers: Answers
     workshop_id: int | None
     started_at: datetime
     updated_at: datetime
@@ -46,51 +100,19 @@ class SessionRecord:
 
     @property
     def flow_state(self) -> FlowState:
-        return FlowState(
-            flow_id=self.flow_id,
-            version=self.flow_version,
-            history=self.history,
-            answers={step: a.value for step, a in self.answers.items()},
-            comments={step: a.comment for step, a in self.answers.items() if a.comment},
-            status=self.status,
-            selection=self.selection,
-        )
+        values, comments = self.answers.values_and_comments()
+        return FlowState(flow_id=self.flow_id, version=self.flow_version,
+                         history=self.history, answers=values, comments=comments,
+                         status=self.status, selection=self.selection)
 
     def with_state(self, state: FlowState, now: datetime) -> SessionRecord:
         """This session after ``state``: an answer keeps its moment while unchanged."""
-        answers: dict[str, Answer] = {}
-        moment = now.isoformat()
-        known_answers, comments = self.answers, state.comments
-        for step, value in state.answers.items():
-            comment = comments.get(step) or None
-            known = known_answers.get(step)
-            if known is not None and known.value == value and known.comment == comment:
-                answers[step] = known
-            else:
-                answers[step] = Answer(value, moment, comment)
+        answers = self.answers.after(state.answers, state.comments, now.isoformat())
         return SessionRecord(
             id=self.id, user_id=self.user_id, flow_id=self.flow_id,
             flow_version=state.version, status=state.status, history=tuple(state.history),
             selection=tuple(state.selection), answers=answers, workshop_id=self.workshop_id,
             started_at=self.started_at, updated_at=now, summary=self.summary)
-
-
-def answers_document(answers: Mapping[str, Answer]) -> dict[str, Any]:
-    """The ``flow_sessions.answers`` JSON of a session."""
-    document: dict[str, Any] = {}
-    for step, answer in answers.items():
-        item: dict[str, Any] = {"value": answer.value, "at": answer.at}
-        if answer.comment:
-            item["comment"] = answer.comment
-        document[step] = item
-    return document
-
-
-def answers_from_document(document: Mapping[str, Any] | None) -> dict[str, Answer]:
-    return {
-        step: Answer(item.get("value"), item["at"], item.get("comment"))
-        for step, item in (document or {}).items()
-    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ import pytest
 from flows.loader import load_flow
 from flows.model import Flow
 from flows.summaries import SummaryInput, summarise
-from storage.records import Answer, SessionRecord
+from storage.records import Answers, SessionRecord
 from storage.reports.exports import build_export
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -65,7 +65,7 @@ def full_page(flow: Flow, answers: dict[str, Any], chart_png_b64: str | None = N
     record = SessionRecord(
         id=1, user_id=1, flow_id=flow.id, flow_version=flow.version, status="completed",
         history=tuple(answers), selection=(),
-        answers={k: Answer(v, updated.isoformat()) for k, v in answers.items()},
+        answers=Answers({k: {"value": v, "at": updated.isoformat()} for k, v in answers.items()}),
         workshop_id=None, started_at=updated, updated_at=updated, summary=summary,
     )
     document = build_export([record], {flow.id: flow}, "html", "alice")

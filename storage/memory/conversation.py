@@ -12,7 +12,7 @@ from storage.memory.data import EventRow, GapRow, Tables, UserRow
 from storage.memory.privacy import forget_user, personal_data
 from storage.memory.workshops import MemoryWorkshops
 from storage.protocols import DuplicateEvent, EventRef
-from storage.records import SessionRecord
+from storage.records import Answers, SessionRecord
 
 
 def load(tables: Tables, user_key: str, now: datetime, worker: int,
@@ -70,7 +70,7 @@ class MemoryConversation:
         created = SessionRecord(
             id=self._t.next_id(), user_id=self._user.id, flow_id=state.flow_id,
             flow_version=state.version, status=state.status, history=(), selection=(),
-            answers={}, workshop_id=workshop_id, started_at=self.now, updated_at=self.now,
+            answers=Answers(), workshop_id=workshop_id, started_at=self.now, updated_at=self.now,
         )
         created = created.with_state(state, self.now)
         self._t.sessions[created.id] = created

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from flows.engine import FlowState
 from storage.models import flow_sessions, kb_gaps, processed_events, users
 from storage.protocols import DuplicateEvent, EventRef
-from storage.records import SessionRecord, answers_document, answers_from_document
+from storage.records import Answers, SessionRecord
 from storage.sql.dialect import insert
 from storage.sql.privacy import forget_user, personal_data
 from storage.sql.workshops import SqlWorkshops
@@ -63,7 +63,7 @@ def session_record(row: Row[Any] | Sequence[Any], start: int = 0) -> SessionReco
     return SessionRecord(
         id=id_, user_id=user_id, flow_id=flow_id, flow_version=version, status=status,
         history=tuple(history or ()), selection=tuple(selection or ()),
-        answers=answers_from_document(answers), workshop_id=workshop_id,
+        answers=Answers(answers), workshop_id=workshop_id,
         started_at=started_at, updated_at=updated_at, summary=summary,
     )
 
@@ -237,7 +237,7 @@ class SqlConversation:
             connection.execute(_SAVE_SESSION, {
                 "b_id": s.id, "b_version": s.flow_version, "b_status": s.status,
                 "b_history": list(s.history), "b_selection": list(s.selection),
-                "b_answers": answers_document(s.answers), "b_summary": s.summary,
+                "b_answers": s.answers.document, "b_summary": s.summary,
                 "b_now": s.updated_at,
             })
         state, active, seen = self._stored

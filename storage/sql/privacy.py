@@ -34,7 +34,7 @@ from storage.models import (
     workshops,
     wrong_code_attempts,
 )
-from storage.records import PurgeCounts, answers_from_document
+from storage.records import Answers, PurgeCounts
 from storage.retention import UNSENT_REPLIES_KEPT
 from storage.workshop_codes import WRONG_CODE_WINDOW, display_code
 
@@ -60,7 +60,7 @@ def personal_data(c: Connection, user_key: str) -> dict[str, Any]:
         titles = {row.id: {"code": display_code(row.code), "title": row.title}
                   for row in c.execute(select(W.id, W.code, W.title))}
         for row in c.execute(select(flow_sessions).where(S.user_id == user.id).order_by(S.id)):
-            answers = answers_from_document(row.answers)
+            answers = Answers(row.answers)
             data["sessions"].append({
                 "id": row.id, "flow": row.flow_id, "status": row.status,
                 "started_at": _iso(row.started_at), "updated_at": _iso(row.updated_at),

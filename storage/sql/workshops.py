@@ -20,7 +20,7 @@ from storage.models import (
     workshops,
     wrong_code_attempts,
 )
-from storage.records import Participation, WorkshopRecord, answers_from_document
+from storage.records import Answers, Participation, WorkshopRecord
 from storage.workshop_codes import (
     WRONG_CODE_LIMIT,
     WRONG_CODE_WINDOW,
@@ -112,7 +112,7 @@ class SqlWorkshops:
             latest[row.user_id] = row
         result = []
         for row in sorted(latest.values(), key=lambda r: r.id):
-            answers = answers_from_document(row.answers)
+            answers = Answers(row.answers)
             result.append(Participation(
                 row.status, {k: a.value for k, a in answers.items()},
                 {k: a.comment for k, a in answers.items() if a.comment}))
