@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flows.summaries.base import SummaryInput
+from flows.summaries.shapes import StatutSummary
 from knowledge.advisor import contacts_for, frames_for, name_in_sentence, recommend
 from knowledge.base import KnowledgeBase
 from knowledge.glossary import spell_out
@@ -36,7 +37,7 @@ def _card(kb: KnowledgeBase, entry_id: str) -> dict[str, Any] | None:
     }
 
 
-def summarise_statut(data: SummaryInput, kb: KnowledgeBase) -> dict[str, Any]:
+def summarise_statut(data: SummaryInput, kb: KnowledgeBase) -> StatutSummary:
     forms: list[dict[str, Any]] = []
     for rec in recommend(data.answers):
         card = _card(kb, rec.form_id)
@@ -54,6 +55,6 @@ def summarise_statut(data: SummaryInput, kb: KnowledgeBase) -> dict[str, Any]:
     return {"title": data.flow.title, "forms": forms, "frames": frames, "contacts": contacts}
 
 
-def statut_summariser(kb: KnowledgeBase) -> Callable[[SummaryInput], dict[str, Any]]:
+def statut_summariser(kb: KnowledgeBase) -> Callable[[SummaryInput], StatutSummary]:
     """The ``statut`` summariser, bound to the knowledge base it reads."""
     return lambda data: summarise_statut(data, kb)

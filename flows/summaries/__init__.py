@@ -30,7 +30,7 @@ SUMMARISERS: Mapping[str, Summariser] = {
 def summarise(data: SummaryInput) -> dict[str, Any]:
     """The flow's summary, or ``{}`` when its flow names none this package knows."""
     func = SUMMARISERS.get(data.flow.summary)
-    return func(data) if func else {}
+    return dict(func(data)) if func else {}
 
 
 __all__ = ["SUMMARISERS", "Summariser", "SummaryInput", "summarise"]

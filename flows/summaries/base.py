@@ -19,4 +19,5 @@ class SummaryInput:
     """Step id → comment typed after a number, for steps with ``comment: true``."""
 
 
-Summariser = Callable[[SummaryInput], dict[str, Any]]
+Summariser = Callable[[SummaryInput], Mapping[str, Any]]
+"""Returns one of the shapes of :mod:`flows.summaries.shapes`."""

@@ -11,12 +11,13 @@ editor can reword it. :func:`restitution` is shared with the
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from flows.folding import fold
 from flows.model import Flow, Step
 from flows.summaries.base import SummaryInput
+from flows.summaries.shapes import CadrageSummary
 from flows.views import display_value
 
 LEVELS: tuple[str, ...] = (
@@ -71,9 +72,7 @@ def unanswered(flow: Flow, answers: Mapping[str, Any]) -> list[Step]:
 
 
 def _plain(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", folded).split())
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(text)).split())
 
 
 def mentions_planning(flow: Flow, answers: Mapping[str, Any]) -> bool:
@@ -183,7 +182,7 @@ def describe_gaps(flow: Flow, answers: Mapping[str, Any]) -> list[dict[str, Any]
     return gaps
 
 
-def summarise_cadrage(data: SummaryInput) -> dict[str, Any]:
+def summarise_cadrage(data: SummaryInput) -> CadrageSummary:
     """Restitution by section, the level aimed at, and the gaps of the framing."""
     flow, answers = data.flow, data.answers
     level = _level(answers)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flows.summaries.base import SummaryInput
+from flows.summaries.shapes import CharteSummary
 from flows.views import display_value
 
 DEFAULT_POINTS: dict[int, float] = {1: 1.0, 2: 0.5, 3: 0.0}
@@ -67,7 +68,7 @@ def article_scores(data: SummaryInput) -> list[dict[str, Any]]:
     return articles
 
 
-def summarise_charte(data: SummaryInput) -> dict[str, Any]:
+def summarise_charte(data: SummaryInput) -> CharteSummary:
     """Per-article scores, the weakest article and what would strengthen it."""
     articles = article_scores(data)
     scored = [a for a in articles if a["score"] is not None]

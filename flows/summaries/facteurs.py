@@ -31,12 +31,13 @@ from typing import Any
 from flows.model import Flow, Step
 from flows.numbers import mean, percent, rounded
 from flows.summaries.base import SummaryInput
+from flows.summaries.shapes import FacteursSummary
 from flows.views import join_labels
 
 WEAKEST_COUNT = 3
 
 
-def summarise_facteurs(data: SummaryInput) -> dict[str, Any]:
+def summarise_facteurs(data: SummaryInput) -> FacteursSummary:
     flow = data.flow
     factors = _factor_steps(flow)
     families = _families(flow, factors)

@@ -18,6 +18,7 @@ from typing import Any
 
 from flows.summaries.base import SummaryInput
 from flows.summaries.cadrage import restitution
+from flows.summaries.shapes import RelationSummary
 from flows.views import french_list
 
 _CLOSE = ("partenariat", "cooperation")
@@ -69,7 +70,7 @@ def _obstacle(meta: Mapping[str, Any], key: str) -> dict[str, str]:
     }
 
 
-def summarise_relation(data: SummaryInput) -> dict[str, Any]:
+def summarise_relation(data: SummaryInput) -> RelationSummary:
     """Position on the gradient, the next step and the obstacles to watch."""
     meta, answers = data.flow.meta, data.answers
     levels: list[Mapping[str, Any]] = list(meta.get("levels") or [])
