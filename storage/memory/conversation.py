@@ -13,6 +13,7 @@ from storage.memory.privacy import forget_user, personal_data
 from storage.memory.workshops import MemoryWorkshops
 from storage.protocols import DuplicateEvent, EventRef
 from storage.records import Answers, SessionRecord
+from storage.shared import OpenSessions
 
 
 def load(tables: Tables, user_key: str, now: datetime, worker: int,
@@ -23,7 +24,7 @@ def load(tables: Tables, user_key: str, now: datetime, worker: int,
     return MemoryConversation(tables, user, now, worker, event)
 
 
-class MemoryConversation:
+class MemoryConversation(OpenSessions):
     def __init__(self, tables: Tables, user: UserRow, now: datetime, worker: int,
                  event: EventRef | None) -> None:
         self._t = tables
@@ -59,12 +60,6 @@ class MemoryConversation:
     def session(self, session_id: int) -> SessionRecord | None:
         found = self._t.sessions.get(session_id)
         return found if found is not None and found.user_id == self._user.id else None
-
-    def open_session_for(self, flow_id: str,
-                         workshop_id: int | None = None) -> SessionRecord | None:
-        found = [s for s in self.sessions(flow_id)
-                 if s.status == "in_progress" and s.workshop_id == workshop_id]
-        return found[-1] if found else None
 
     def start_session(self, state: FlowState, workshop_id: int | None = None) -> SessionRecord:
         created = SessionRecord(

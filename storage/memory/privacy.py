@@ -9,6 +9,7 @@ from typing import Any
 from storage.memory.data import Tables
 from storage.records import PurgeCounts
 from storage.retention import UNSENT_REPLIES_KEPT
+from storage.shared import empty_personal_data
 from storage.workshop_codes import WRONG_CODE_WINDOW, display_code
 
 
@@ -17,9 +18,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def personal_data(t: Tables, user_key: str) -> dict[str, Any]:
-    data: dict[str, Any] = {"user": None, "sessions": [], "workshops_facilitated": [],
-                            "workshops_cofacilitated": [], "wrong_code_attempts": [],
-                            "replies_not_yet_sent": []}
+    data = empty_personal_data()
     user = t.users.get(user_key)
     if user is not None:
         data["user"] = {"key": user.key, "created_at": _iso(user.created_at),

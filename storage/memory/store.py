@@ -14,6 +14,7 @@ from storage.memory.workshops import MemoryWorkshops
 from storage.models import utcnow
 from storage.protocols import Conversation, EventRef, WorkshopStore
 from storage.records import GapCount, PurgeCounts, SessionRecord
+from storage.shared import decide_and_save
 
 T = TypeVar("T")
 
@@ -35,13 +36,8 @@ class MemoryStorage:
 
     async def conversation(self, user_key: str, job: Callable[[Conversation], T],
                            event: EventRef | None = None) -> T:
-        def transaction(tables: Tables) -> T:
-            conv = conversations.load(tables, user_key, utcnow(), self.worker, event)
-            result = job(conv)
-            conv.save()
-            return result
-
-        return self._transaction(transaction)
+        return self._transaction(lambda tables: decide_and_save(
+            conversations.load(tables, user_key, utcnow(), self.worker, event), job))
 
     async def workshops(self, job: Callable[[WorkshopStore], T]) -> T:
         return self._transaction(lambda t: job(MemoryWorkshops(t, utcnow())))

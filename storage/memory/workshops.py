@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from storage.memory.data import Tables
 from storage.records import Participation, WorkshopRecord
+from storage.shared import WorkshopAccess
 from storage.workshop_codes import (
     WRONG_CODE_LIMIT,
     WRONG_CODE_WINDOW,
@@ -15,7 +16,7 @@ from storage.workshop_codes import (
 )
 
 
-class MemoryWorkshops:
+class MemoryWorkshops(WorkshopAccess):
     def __init__(self, tables: Tables, now: datetime) -> None:
         self._t = tables
         self.now = now
@@ -38,21 +39,11 @@ class MemoryWorkshops:
     def get(self, workshop_id: int) -> WorkshopRecord | None:
         return self._t.workshops.get(workshop_id)
 
-    def _can_read(self, workshop: WorkshopRecord, user_key: str) -> bool:
-        return (workshop.facilitator_key == user_key
-                or (workshop.id, user_key) in self._t.cofacilitators)
+    def _is_cofacilitator(self, workshop: WorkshopRecord, user_key: str) -> bool:
+        return (workshop.id, user_key) in self._t.cofacilitators
 
-    def readable(self, typed_code: str, user_key: str) -> WorkshopRecord | None:
-        workshop = self.find(typed_code)
-        if workshop is None or not self._can_read(workshop, user_key):
-            return None
-        return workshop
-
-    def add_cofacilitator(self, workshop: WorkshopRecord, user_key: str) -> bool:
-        if self._can_read(workshop, user_key):
-            return False
+    def _add(self, workshop: WorkshopRecord, user_key: str) -> None:
         self._t.cofacilitators.add((workshop.id, user_key))
-        return True
 
     def close(self, workshop: WorkshopRecord) -> None:
         self._t.workshops[workshop.id] = replace(workshop, status="closed")

@@ -24,6 +24,7 @@ from flows.engine import FlowState
 from storage.models import flow_sessions, kb_gaps, processed_events, users
 from storage.protocols import DuplicateEvent, EventRef
 from storage.records import Answers, SessionRecord
+from storage.shared import OpenSessions
 from storage.sql.dialect import insert
 from storage.sql.privacy import forget_user, personal_data
 from storage.sql.workshops import SqlWorkshops
@@ -103,7 +104,7 @@ def _create(connection: Connection, user_key: str, now: datetime) -> None:
         key=user_key, created_at=now, last_seen_at=now, state={}))
 
 
-class SqlConversation:
+class SqlConversation(OpenSessions):
     def __init__(self, connection: Connection, user_key: str, user_id: int,
                  state: dict[str, Any], active_id: int | None, last_seen: datetime,
                  active: SessionRecord | None, now: datetime, worker: int,
@@ -155,12 +156,6 @@ class SqlConversation:
             select(*SESSION_COLUMNS).where(S.id == session_id, S.user_id == self._user_id)
         ).first()
         return self._known(session_record(row)) if row is not None else None
-
-    def open_session_for(self, flow_id: str,
-                         workshop_id: int | None = None) -> SessionRecord | None:
-        found = [s for s in self.sessions(flow_id)
-                 if s.status == "in_progress" and s.workshop_id == workshop_id]
-        return found[-1] if found else None
 
     def start_session(self, state: FlowState, workshop_id: int | None = None) -> SessionRecord:
         row = self._connection.execute(

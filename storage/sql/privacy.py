@@ -36,6 +36,7 @@ from storage.models import (
 )
 from storage.records import Answers, PurgeCounts
 from storage.retention import UNSENT_REPLIES_KEPT
+from storage.shared import empty_personal_data
 from storage.workshop_codes import WRONG_CODE_WINDOW, display_code
 
 W = workshops.c
@@ -50,9 +51,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 def personal_data(c: Connection, user_key: str) -> dict[str, Any]:
     """Everything stored about this key, as plain JSON-ready data."""
-    data: dict[str, Any] = {"user": None, "sessions": [], "workshops_facilitated": [],
-                            "workshops_cofacilitated": [], "wrong_code_attempts": [],
-                            "replies_not_yet_sent": []}
+    data = empty_personal_data()
     user = c.execute(select(users).where(users.c.key == user_key)).first()
     if user is not None:
         data["user"] = {"key": user.key, "created_at": _iso(user.created_at),

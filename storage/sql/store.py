@@ -14,6 +14,7 @@ from storage.migrate import migrate
 from storage.models import kb_gaps, key_values, processed_events, users, utcnow
 from storage.protocols import Conversation, EventRef, WorkshopStore
 from storage.records import GapCount, PurgeCounts, SessionRecord
+from storage.shared import decide_and_save
 from storage.sql import conversation as conversations
 from storage.sql import privacy
 from storage.sql.dialect import insert
@@ -40,13 +41,8 @@ class SqlStorage:
 
     async def conversation(self, user_key: str, job: Callable[[Conversation], T],
                            event: EventRef | None = None) -> T:
-        def transaction(connection: Connection) -> T:
-            conv = conversations.load(connection, user_key, utcnow(), self.worker, event)
-            result = job(conv)
-            conv.save()
-            return result
-
-        return await self.database.run(transaction)
+        return await self.database.run(lambda connection: decide_and_save(
+            conversations.load(connection, user_key, utcnow(), self.worker, event), job))
 
     async def workshops(self, job: Callable[[WorkshopStore], T]) -> T:
         return await self.database.run(lambda c: job(SqlWorkshops(c, utcnow())))

@@ -21,6 +21,7 @@ from storage.models import (
     wrong_code_attempts,
 )
 from storage.records import Answers, Participation, WorkshopRecord
+from storage.shared import WorkshopAccess
 from storage.workshop_codes import (
     WRONG_CODE_LIMIT,
     WRONG_CODE_WINDOW,
@@ -39,7 +40,7 @@ def workshop_record(row: Row[Any]) -> WorkshopRecord:
                           closes_at=row.closes_at, created_at=row.created_at)
 
 
-class SqlWorkshops:
+class SqlWorkshops(WorkshopAccess):
     def __init__(self, connection: Connection, now: datetime) -> None:
         self._c = connection
         self.now = now
@@ -70,27 +71,14 @@ class SqlWorkshops:
         row = self._c.execute(select(workshops).where(W.id == workshop_id)).first()
         return workshop_record(row) if row is not None else None
 
-    def _can_read(self, workshop: WorkshopRecord, user_key: str) -> bool:
-        """The facilitator and the co-facilitators they added; nobody else."""
-        if workshop.facilitator_key == user_key:
-            return True
+    def _is_cofacilitator(self, workshop: WorkshopRecord, user_key: str) -> bool:
         found = self._c.execute(select(F.user_key).where(
             F.workshop_id == workshop.id, F.user_key == user_key)).first()
         return found is not None
 
-    def readable(self, typed_code: str, user_key: str) -> WorkshopRecord | None:
-        workshop = self.find(typed_code)
-        if workshop is None or not self._can_read(workshop, user_key):
-            return None
-        return workshop
-
-    def add_cofacilitator(self, workshop: WorkshopRecord, user_key: str) -> bool:
-        """True when added; False when already facilitator or co-facilitator."""
-        if self._can_read(workshop, user_key):
-            return False
+    def _add(self, workshop: WorkshopRecord, user_key: str) -> None:
         self._c.execute(workshop_facilitators.insert().values(
             workshop_id=workshop.id, user_key=user_key))
-        return True
 
     def close(self, workshop: WorkshopRecord) -> None:
         self._c.execute(workshops.update().where(W.id == workshop.id).values(status="closed"))
