@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
-import sys
+import logging
 from typing import Any
+
+from bot.cli_common import DB_HELP, fail, run, say, settings_from_args
+from bot.config import Settings
 
 
 def add_commands(sub: Any) -> None:
@@ -15,82 +17,67 @@ def add_commands(sub: Any) -> None:
     p = matrix_sub.add_parser(
         "setup", help="signer l'appareil du bot (demande le mot de passe du compte si besoin)")
     p.set_defaults(func=cmd_setup)
-    p.add_argument("--db", metavar="URL", help="base de données ; par défaut COOPBOT_DATABASE_URL")
+    p.add_argument("--db", metavar="URL", help=DB_HELP)
     p = matrix_sub.add_parser(
         "recovery-key", help="afficher la clé de récupération de l'identité du bot")
     p.set_defaults(func=cmd_recovery_key)
-    p.add_argument("--db", metavar="URL", help="base de données ; par défaut COOPBOT_DATABASE_URL")
+    p.add_argument("--db", metavar="URL", help=DB_HELP)
 
 
-def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from bot.config import Settings
-
-    settings = Settings.from_env(database_url=getattr(args, "db", None))
+def _settings(args: argparse.Namespace) -> Settings | None:
+    settings = settings_from_args(args)
     if not settings.matrix_homeserver or not settings.matrix_user:
-        print("Définissez COOPBOT_MATRIX_HOMESERVER et COOPBOT_MATRIX_USER, puis relancez.",
-              file=sys.stderr)
         return None
     return settings
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
-    import logging
-
     from bot.channels.matrix.admin import setup
     from bot.channels.matrix.base import MatrixLoginError
-    from bot.core import Assistant
+    from storage.sql.store import open_storage
 
     settings = _settings(args)
     if settings is None:
-        return 1
+        return fail(say("cli.matrix_not_configured"))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    password = settings.matrix_password
-    if not password:
-        password = getpass.getpass(f"Mot de passe du compte {settings.matrix_user} : ") or None
+    password = settings.matrix_password or getpass.getpass(
+        say("cli.matrix_password", user=settings.matrix_user)) or None
 
-    async def main() -> bool:
-        assistant = await Assistant.create(settings)
+    async def main() -> int:
+        storage = await open_storage(settings.database_url)
         try:
-            return await setup(settings, assistant.storage, password)
+            signed = await setup(settings, storage, password)
+        except MatrixLoginError as exc:
+            return fail(say("cli.matrix_failed", error=exc))
         finally:
-            await assistant.close()
+            await storage.close()
+        if not signed:
+            return fail(say("cli.matrix_unsigned"))
+        print(say("cli.matrix_signed"))
+        return 0
 
-    try:
-        signed = asyncio.run(main())
-    except MatrixLoginError as exc:
-        print(f"Échec : {exc}", file=sys.stderr)
-        return 1
-    if not signed:
-        print("L'appareil du bot n'est pas signé : voyez les messages ci-dessus.", file=sys.stderr)
-        return 1
-    print("L'appareil du bot est signé par son identité. Gardez une copie de la clé de "
-          "récupération : coopbot matrix recovery-key", file=sys.stderr)
-    return 0
+    return run(main)
 
 
 def cmd_recovery_key(args: argparse.Namespace) -> int:
     from bot.channels.matrix.admin import stored_recovery_key
-    from bot.core import Assistant
+    from storage.sql.store import open_storage
 
     settings = _settings(args)
     if settings is None:
-        return 1
+        return fail(say("cli.matrix_not_configured"))
 
-    async def main() -> str | None:
-        assistant = await Assistant.create(settings)
+    async def main() -> int:
+        storage = await open_storage(settings.database_url)
         try:
-            return await stored_recovery_key(settings, assistant.storage)
+            key = await stored_recovery_key(settings, storage)
+        except ValueError:
+            return fail(say("cli.matrix_wrong_secret"))
         finally:
-            await assistant.close()
+            await storage.close()
+        if key is None:
+            return fail(say("cli.matrix_no_key"))
+        print(key)
+        return 0
 
-    try:
-        key = asyncio.run(main())
-    except ValueError:
-        print("La clé enregistrée ne s'ouvre pas avec ce COOPBOT_SECRET.", file=sys.stderr)
-        return 1
-    if key is None:
-        print("Aucune clé de récupération enregistrée : lancez d'abord « coopbot run » ou "
-              "« coopbot matrix setup ».", file=sys.stderr)
-        return 1
-    print(key)
-    return 0
+    return run(main)
