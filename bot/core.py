@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
 
 from bot import dispatch
 from bot.config import Settings
@@ -35,16 +34,6 @@ _RENDER_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coopbot-r
 """Charts and documents are drawn here, after the commit: a chart costs 0.1–0.3 s of
 CPU, which on the event loop would stall every other conversation. One thread only,
 because matplotlib's pyplot keeps global state."""
-
-
-class Handles(Protocol):
-    """The seam every channel talks to (see :mod:`bot.testing` for its doubles)."""
-
-    def user_key(self, channel: str, platform_user_id: str) -> str: ...
-    async def handle(self, incoming: Incoming) -> list[Outgoing]: ...
-    async def delivered(self, incoming: Incoming, replies: list[Outgoing]) -> None: ...
-    @property
-    def commands(self) -> list[tuple[str, str]]: ...
 
 
 class Assistant:

@@ -10,8 +10,9 @@ is plain text: channels escape it at the edge (see :mod:`bot.markup`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +92,17 @@ def from_stored_form(stored: list[dict[str, Any]]) -> list[Outgoing]:
                  actions=buttons(item["actions"]))
         for item in stored
     ]
+
+
+class Handles(Protocol):
+    """The seam every channel talks to: :class:`bot.core.Assistant` in production,
+    :class:`bot.testing.FunctionAssistant` in tests (declared once, here)."""
+
+    @property
+    def commands(self) -> Sequence[tuple[str, str]]:
+        """(command, French description) for the platform's menu."""
+        ...
+
+    def user_key(self, channel: str, platform_user_id: str) -> str: ...
+    async def handle(self, incoming: Incoming) -> list[Outgoing]: ...
+    async def delivered(self, incoming: Incoming, replies: list[Outgoing]) -> None: ...

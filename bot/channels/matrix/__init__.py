@@ -26,7 +26,6 @@ import logging
 from bot.channels.matrix.base import (
     BATCH_KEY,
     SESSION_KEY,
-    AssistantLike,
     KeyValue,
     MatrixLoginError,
     MatrixUnavailable,
@@ -34,6 +33,7 @@ from bot.channels.matrix.base import (
 )
 from bot.channels.matrix.channel import MatrixChannel
 from bot.config import Settings
+from bot.messages import Handles
 from storage.device_lock import CHECK_EVERY, RETRY_EVERY, DeviceLock, device_lock
 
 log = logging.getLogger("coopbot.matrix")
@@ -49,7 +49,7 @@ __all__ = [
 
 
 async def serve(
-    assistant: AssistantLike,
+    assistant: Handles,
     settings: Settings,
     stop: asyncio.Event,
     kv: KeyValue,
@@ -91,7 +91,7 @@ async def serve(
 
 
 async def _serve_locked(
-    assistant: AssistantLike, settings: Settings, kv: KeyValue, stop: asyncio.Event,
+    assistant: Handles, settings: Settings, kv: KeyValue, stop: asyncio.Event,
     lock: DeviceLock,
 ) -> None:
     """Run the channel; stop it at once if the lock's connection breaks."""

@@ -1,6 +1,6 @@
 """What every module of the Matrix channel shares: its seams, constants and small helpers.
 
-The channel talks to the assistant only through :class:`AssistantLike` and keeps its
+The channel talks to the assistant only through :class:`bot.messages.Handles` and keeps its
 own state (session, sync token, notices, polls) through :class:`KeyValue`, injected by
 ``coopbot run``: nothing here reaches into the assistant's storage.
 """
@@ -14,8 +14,6 @@ from typing import Protocol, TypeVar
 
 from aiohttp import ClientError
 from mautrix.errors import MatrixConnectionError, MatrixRequestError
-
-from bot.messages import Incoming, Outgoing
 
 CHANNEL = "matrix"
 SESSION_KEY = "matrix:session"
@@ -39,14 +37,6 @@ class KeyValue(Protocol):
     async def get_value(self, key: str) -> str | None: ...
     async def set_value(self, key: str, value: str) -> None: ...
     async def setdefault_value(self, key: str, value: str) -> str: ...
-
-
-class AssistantLike(Protocol):
-    """The part of :class:`bot.core.Assistant` a channel uses."""
-
-    async def handle(self, incoming: Incoming) -> list[Outgoing]: ...
-    async def delivered(self, incoming: Incoming, replies: list[Outgoing]) -> None: ...
-    def user_key(self, channel: str, platform_user_id: str) -> str: ...
 
 
 class MatrixLoginError(RuntimeError):

@@ -25,7 +25,6 @@ from bot.channels.matrix.base import (
     BATCH_KEY,
     MAX_BACKOFF,
     NETWORK_ERRORS,
-    AssistantLike,
     KeyValue,
     MatrixUnavailable,
     digest,
@@ -46,6 +45,7 @@ from bot.channels.matrix.tasks import Tasks
 from bot.channels.matrix_render import addressed_text, is_edit
 from bot.config import Settings
 from bot.identity import new_secret
+from bot.messages import Handles
 
 log = logging.getLogger("coopbot.matrix")
 
@@ -62,7 +62,7 @@ async def channel_secret(settings: Settings, kv: KeyValue) -> str:
 
 
 class MatrixChannel(Handlers):
-    def __init__(self, assistant: AssistantLike, settings: Settings, kv: KeyValue) -> None:
+    def __init__(self, assistant: Handles, settings: Settings, kv: KeyValue) -> None:
         self.assistant = assistant
         self.settings = settings
         self.kv = kv

@@ -17,11 +17,11 @@ import json
 import logging
 from typing import Any
 
-from bot.channels.matrix.base import CHANNEL, AssistantLike, KeyValue, digest
+from bot.channels.matrix.base import CHANNEL, KeyValue, digest
 from bot.channels.matrix.polls import POLL_END, POLL_START, payloads, poll_end, poll_start
 from bot.channels.matrix.send import Sender
 from bot.channels.matrix_render import REPLY_KEY, notice, text_content, texts
-from bot.messages import Incoming, Outgoing
+from bot.messages import Handles, Incoming, Outgoing
 
 log = logging.getLogger("coopbot.matrix")
 
@@ -31,7 +31,7 @@ UTD_KEY = "matrix:utd:{}"
 
 
 class Replier:
-    def __init__(self, assistant: AssistantLike, kv: KeyValue, sender: Sender) -> None:
+    def __init__(self, assistant: Handles, kv: KeyValue, sender: Sender) -> None:
         self.assistant = assistant
         self.kv = kv
         self.sender = sender

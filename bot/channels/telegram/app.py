@@ -32,9 +32,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.channels.telegram.deliver import AssistantLike, TelegramChannel, describe, quietly
+from bot.channels.telegram.deliver import TelegramChannel, describe, quietly
 from bot.channels.telegram.translate import BotIdentity
 from bot.config import Settings
+from bot.messages import Handles
 
 # Opt in now to what python-telegram-bot 23 does anyway: time periods such as
 # ``RetryAfter.retry_after`` are ``timedelta``. Without it PTB warns each time
@@ -92,7 +93,7 @@ def default_rate_limiter() -> AIORateLimiter:
 
 
 def build_application(
-    assistant: AssistantLike,
+    assistant: Handles,
     settings: Settings,
     *,
     rate_limiter: BaseRateLimiter[Any] | None = None,
@@ -132,7 +133,7 @@ def _quiet_http_logs() -> None:
 
 
 async def serve(
-    assistant: AssistantLike,
+    assistant: Handles,
     settings: Settings,
     stop: asyncio.Event,
     *,

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from telegram import InlineKeyboardMarkup, InputFile, LinkPreviewOptions, Message, Update
 from telegram.constants import ParseMode
@@ -21,7 +21,7 @@ from telegram.ext import ContextTypes, ExtBot
 
 from bot.channels.telegram.render import caption_html, digest_map, keyboard, render_text
 from bot.channels.telegram.translate import CHANNEL, BotIdentity, to_incoming
-from bot.messages import Incoming, Outgoing
+from bot.messages import Handles, Outgoing
 from bot.texts import texts
 
 logger = logging.getLogger("bot.channels.telegram")
@@ -30,21 +30,10 @@ NETWORK_RETRIES = 2
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-class AssistantLike(Protocol):
-    """What the channel needs from :class:`bot.core.Assistant`."""
-
-    commands: Sequence[tuple[str, str]]
-
-    def user_key(self, channel: str, platform_user_id: str) -> str: ...
-
-    async def handle(self, incoming: Incoming) -> list[Outgoing]: ...
-    async def delivered(self, incoming: Incoming, replies: list[Outgoing]) -> None: ...
-
-
 class TelegramChannel:
     """Handlers bound to one assistant; also renders replies."""
 
-    def __init__(self, assistant: AssistantLike, me: BotIdentity | None = None):
+    def __init__(self, assistant: Handles, me: BotIdentity | None = None):
         self.assistant = assistant
         self.me = me
         self._digests: OrderedDict[str, str] = OrderedDict()
