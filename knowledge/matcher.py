@@ -25,60 +25,17 @@ Three guards keep a lookalike from answering:
 from __future__ import annotations
 
 import heapq
-import math
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from rapidfuzz import fuzz, process
 
 from flows.folding import fold
+from knowledge.index import DEFAULT_SETTINGS, MatcherSettings, build_index
 from knowledge.model import Entry, KbResult, ScoredEntry, Status
 from knowledge.normalise import Normaliser, simplify, stem
-
-_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,}[a-z]?\b")
-_PARENTHESES = re.compile(r"\(([^)]*)\)")
-"""An entry's own acronyms are in parentheses in its title: « … (SCIC) », « (DREETS, DDETS) ».
-Acronyms elsewhere in a title (« Union régionale des SCOP et SCIC ») name other entries."""
-
-
-@dataclass(frozen=True, slots=True)
-class MatcherSettings:
-    """Tuned on the development set (tuning half), checked on the held-out half."""
-
-    title_weight: float = 1.0
-    """Words of an entry's title or short name: what it is about."""
-    keyword_weight: float = 0.9
-    question_weight: float = 0.8
-    """Words of the typical questions: on topic, but some are incidental."""
-    weak_weight: float = 0.3
-    """Its answer and details: related, but not what it is about."""
-    fuzzy_cutoff: float = 82.0
-    """Minimum rapidfuzz ratio for a misspelt word to count as a known one."""
-    unknown_weight: float = 0.8
-    """Weight of a word the base does not know, relative to the rarest known word."""
-    unknown_power: float = 0.5
-    """Unknown words count as ``unknown_weight × n ** unknown_power`` rarest words."""
-    name_bonus: float = 0.15
-    """Added when the question contains an entry's short name (acronym)."""
-    off_topic_factor: float = 0.6
-    """Applied when the question contains no keyword, title or short name of the entry."""
-    contact_bonus: float = 0.1
-    """Added to « contact » entries when the question asks whom to turn to."""
-    phrase_weight: float = 0.2
-    threshold: float = 0.43
-    margin: float = 0.04
-    suggestion_floor: float = 0.25
-    candidates: int = 8
-    """Entries (best token coverage) whose phrasings are compared with the question."""
-
-
-DEFAULT_SETTINGS = MatcherSettings()
-_VECTOR_MIN_ENTRIES = 2000
-"""From this size on, the overlap is summed with numpy arrays (see ``_accumulate``)."""
 
 _ARTICLES = frozenset({"de", "du", "des", "d", "la", "le", "les", "l"})
 """Words allowed between a head noun and its complement (« fresque de la biodiversité »)."""
@@ -107,124 +64,18 @@ class Matcher:
         self.entries = tuple(entries)
         self.normaliser = normaliser
         self.settings = settings
-        tokenise = lru_cache(maxsize=None)(lambda text: tuple(normaliser.tokens(text)))
-        # token -> best field weight, per entry
-        fields: list[dict[str, float]] = []
-        phrases: list[str] = []
-        phrase_owner: list[int] = []
-        for index, entry in enumerate(self.entries):
-            weights: dict[str, float] = {}
-            tiers = (
-                (settings.weak_weight, [entry.answer, entry.details]),
-                (settings.question_weight, list(entry.questions)),
-                (settings.keyword_weight, list(entry.keywords)),
-                (settings.title_weight, [entry.title, entry.short]),
-            )
-            for weight, texts in tiers:
-                for text in texts:
-                    for token in tokenise(text):
-                        weights[token] = weight
-            fields.append(weights)
-            for text in (entry.title, entry.short, *entry.questions):
-                phrase = " ".join(tokenise(text))
-                if phrase:
-                    phrases.append(phrase)
-                    phrase_owner.append(index)
-        count = len(self.entries)
-        self._fields = fields
-        self._by_id = {e.id: e for e in self.entries}
-        document_frequency: dict[str, float] = defaultdict(float)
-        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        for index, weights in enumerate(fields):
-            for token, weight in weights.items():
-                document_frequency[token] += 1.0 if weight > settings.weak_weight else 0.5
-                postings[token].append((index, weight))
-        self._idf = {token: math.log(1.0 + count / df) for token, df in document_frequency.items()}
-        self._max_idf = max(self._idf.values(), default=1.0)
-        self._names = [
-            tuple(
-                name
-                for name in {
-                    frozenset(tokenise(entry.short)),
-                    *(
-                        frozenset(tokenise(acronym))
-                        for inside in _PARENTHESES.findall(entry.title)
-                        for acronym in _ACRONYM.findall(inside)
-                    ),
-                }
-                if name
-            )
-            for entry in self.entries
-        ]
-        # What an entry is about: its title, its short name, each keyword. A question
-        # is on topic when it contains all the words of one of them (« demain » alone
-        # does not make a question about « Petites villes de demain »).
-        self._topics = [
-            tuple(
-                topic
-                for topic in {
-                    frozenset(tokenise(text))
-                    for text in (entry.title, entry.short, *entry.keywords)
-                }
-                if topic
-            )
-            for entry in self.entries
-        ]
-        self._postings = {token: tuple(items) for token, items in postings.items()}
-        self._arrays: tuple[Any, int] | None = None
-        self._vectors: dict[str, tuple[Any, Any]] = {}
-        if count >= _VECTOR_MIN_ENTRIES:
-            import numpy as np
-
-            self._arrays = (np, count)
-            self._vectors = {
-                token: (np.fromiter((i for i, _ in items), dtype=np.int64),
-                        np.fromiter((w for _, w in items), dtype=np.float64))
-                for token, items in self._postings.items()
-            }
-        # Acronyms are matched exactly: a town close to « cress » is not the CRESS.
-        self._acronyms = frozenset(
-            token
-            for entry in self.entries
-            for text in (
-                *_ACRONYM.findall(entry.short),
-                *(a for inside in _PARENTHESES.findall(entry.title)
-                  for a in _ACRONYM.findall(inside)),
-            )
-            for token in tokenise(text)
-        )
-        self._fuzzy_vocabulary = sorted(
-            t for t in self._postings if len(t) >= 4 and t not in self._acronyms
-        )
-        # Head noun of each title (« fresque », « charte »…), when the title has more words,
-        # and the other words of the title.
-        self._heads: list[str | None] = []
-        self._title_rest: list[frozenset[str]] = []
-        self._title_sets: list[frozenset[str]] = []
-        for entry in self.entries:
-            title_tokens = tokenise(_PARENTHESES.sub(" ", entry.title))
-            self._heads.append(title_tokens[0] if len(title_tokens) > 1 else None)
-            self._title_rest.append(frozenset(title_tokens[1:]))
-            self._title_sets.append(frozenset(title_tokens))
-        self._head_owners: dict[str, list[int]] = defaultdict(list)
-        for index, head in enumerate(self._heads):
-            if head is not None:
-                self._head_owners[head].append(index)
-        entry_phrases: list[list[str]] = [[] for _ in self.entries]
-        for phrase, owner in zip(phrases, phrase_owner, strict=True):
-            entry_phrases[owner].append(phrase)
-        self._entry_phrases = [tuple(p) or ("",) for p in entry_phrases]
+        self._ix = build_index(self.entries, normaliser, settings)
         self._map_token = lru_cache(maxsize=4096)(self._map_token_uncached)
 
     def _map_token_uncached(self, token: str) -> tuple[str, float] | None:
         """The known token a typed word stands for, with a confidence factor."""
-        if token in self._postings:
+        if token in self._ix.postings:
             return token, 1.0
         if len(token) < 5 or token.isdigit():
             return None  # « cafe » is not a typo of « cae »: short words are left alone
         cutoff = self.settings.fuzzy_cutoff + (6 if len(token) <= 6 else 0)
         found = process.extractOne(
-            token, self._fuzzy_vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff
+            token, self._ix.fuzzy_vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff
         )
         if found is None:
             return None
@@ -236,12 +87,12 @@ class Matcher:
         out: list[str] = []
         for word in words:
             token = stem(word)
-            if token in self._postings or len(word) < 8:
+            if token in self._ix.postings or len(word) < 8:
                 out.append(token)
                 continue
             for cut in range(4, len(word) - 3):
                 left, right = stem(word[:cut]), stem(word[cut:])
-                if left in self._postings and right in self._postings:
+                if left in self._ix.postings and right in self._ix.postings:
                     out += [left, right]
                     break
             else:
@@ -265,7 +116,7 @@ class Matcher:
             return []
         settings = self.settings
         proper = self._proper_nouns(question)
-        names = [t for t in tokens if t in proper and t not in self._postings]
+        names = [t for t in tokens if t in proper and t not in self._ix.postings]
         # A place or a person's name is not read as a typo of a known word; it counts
         # half an unknown word: it says nothing of the topic, but must not let a lone
         # context word (« mairie ») answer for it.
@@ -283,14 +134,14 @@ class Matcher:
                 continue
             present.add(mapped[0])
             known_tokens.append(mapped)
-            total += self._idf[mapped[0]]
+            total += self._ix.idf[mapped[0]]
         covered = self._accumulate(known_tokens)
         if not covered:
             return []
         # Unknown words dilute the match, but sub-linearly: a long, chatty question
         # about a known topic must not drown, while a question made only of words
         # the base does not know stays far below the threshold.
-        total += settings.unknown_weight * self._max_idf * unknown**settings.unknown_power
+        total += settings.unknown_weight * self._ix.max_idf * unknown**settings.unknown_power
         query_phrase = " ".join(t for t in tokens if (self._map_token(t) or ("",))[0]
                                 not in foreign)
         wants_contact = bool(_CONTACT_INTENT.search(_plain(question)))
@@ -300,11 +151,10 @@ class Matcher:
                                     key=lambda item: (round(item[1], 9), -item[0]))
         results = []
         for index, value in candidates:
-            best_phrase = max(
-                fuzz.token_sort_ratio(query_phrase, phrase) for phrase in self._entry_phrases[index]
-            )
+            phrases = self._ix.entry_phrases[index]
+            best_phrase = max(fuzz.token_sort_ratio(query_phrase, phrase) for phrase in phrases)
             score = (1 - phrase_weight) * (value / total) + phrase_weight * best_phrase / 100.0
-            if not any(topic <= present for topic in self._topics[index]):
+            if not any(topic <= present for topic in self._ix.topics[index]):
                 # No word of the question is in the entry's title or keywords: it
                 # only shares context words (« heure », « prix »), not its topic.
                 score *= settings.off_topic_factor
@@ -312,13 +162,12 @@ class Matcher:
                 # « fresque du climat »: the entry's head noun, qualified by a word the
                 # entry never uses, names a neighbouring topic the base does not have.
                 score *= settings.off_topic_factor
-            named = [name for name in self._names[index] if name <= present]
+            named = [name for name in self._ix.names[index] if name <= present]
             if named:
                 # The question names the entry (« scop », « esus », « cerema »): a strong
                 # intent signal, scaled by how specific the name is (« ess » is everywhere).
-                specificity = max(
-                    sum(self._idf[t] for t in name) / (len(name) * self._max_idf) for name in named
-                )
+                idf, top = self._ix.idf, self._ix.max_idf
+                specificity = max(sum(idf[t] for t in name) / (len(name) * top) for name in named)
                 score += settings.name_bonus * specificity
             if wants_contact and self.entries[index].kind == "contact":
                 score += settings.contact_bonus
@@ -344,7 +193,7 @@ class Matcher:
         known = {m[0] for m in map(self._map_token, tokens) if m}
         foreign: set[str] = set()
         for position, word in enumerate(words):
-            owners = self._head_owners.get(stem(word))
+            owners = self._ix.head_owners.get(stem(word))
             if not owners:
                 continue
             following = [w for w in words[position + 1:position + 4] if w not in _ARTICLES]
@@ -353,17 +202,17 @@ class Matcher:
             head = stem(word)
             mapped = self._map_token(stem(following[0]))
             qualifier = mapped[0] if mapped else None
-            if any(self._title_rest[i] & known for i in owners):
+            if any(self._ix.title_rest[i] & known for i in owners):
                 continue
-            others = [i for i, _ in self._postings.get(head, ()) if i not in owners]
-            if any(frozenset({head}) in self._topics[i] or self._title_sets[i] <= known
+            others = [i for i, _ in self._ix.postings.get(head, ()) if i not in owners]
+            if any(frozenset({head}) in self._ix.topics[i] or self._ix.title_sets[i] <= known
                    for i in others):
                 continue  # « coopération », « ESS France »: the word names another entry
-            if qualifier is not None and any(qualifier in self._fields[i] for i in owners):
+            if qualifier is not None and any(qualifier in self._ix.fields[i] for i in owners):
                 continue
             both = (
-                {i for i, _ in self._postings.get(head, ())}
-                & {i for i, _ in self._postings.get(qualifier, ())}
+                {i for i, _ in self._ix.postings.get(head, ())}
+                & {i for i, _ in self._ix.postings.get(qualifier, ())}
                 if qualifier else set()
             )
             if not both:
@@ -376,8 +225,8 @@ class Matcher:
         """« fresque du climat »: the head noun of the entry's title, then at once (or after
         « de », « du », « des ») a word the entry never uses, and no other word of its title.
         « associations sont différentes » is not a complement: a verb comes between."""
-        head = self._heads[index]
-        if head is None or head not in present or self._title_rest[index] & present:
+        head = self._ix.heads[index]
+        if head is None or head not in present or self._ix.title_rest[index] & present:
             return False
         for position, word in enumerate(words):
             if stem(word) != head:
@@ -386,7 +235,7 @@ class Matcher:
             if not following or following[0] in self.normaliser.stop_words:
                 continue
             mapped = self._map_token(stem(following[0]))
-            if mapped is None or mapped[0] not in self._fields[index]:
+            if mapped is None or mapped[0] not in self._ix.fields[index]:
                 return True
         return False
 
@@ -398,20 +247,20 @@ class Matcher:
         entries that share a common word would cost milliseconds. numpy is imported
         only then, so ``coopbot ask`` on the shipped base does not pay for it.
         """
-        if self._arrays is not None:
-            np, count = self._arrays
+        if self._ix.arrays is not None:
+            np, count = self._ix.arrays
             totals = np.zeros(count)
             for known, confidence in known_tokens:
-                indexes, weights = self._vectors[known]
-                totals[indexes] += weights * (self._idf[known] * confidence)
+                indexes, weights = self._ix.vectors[known]
+                totals[indexes] += weights * (self._ix.idf[known] * confidence)
             keep = min(count, self.settings.candidates)
             floor = max(np.partition(totals, count - keep)[count - keep] - 1e-9, 1e-12)
             best = np.flatnonzero(totals >= floor)  # ties at the edge are all kept
             return {int(i): float(totals[i]) for i in best}
         covered: dict[int, float] = defaultdict(float)
         for known, confidence in known_tokens:
-            weight = self._idf[known] * confidence
-            for index, field_weight in self._postings[known]:
+            weight = self._ix.idf[known] * confidence
+            for index, field_weight in self._ix.postings[known]:
                 covered[index] += weight * field_weight
         return covered
 
@@ -444,4 +293,4 @@ class Matcher:
         return KbResult(query=question, status=status, answers=kept, suggestions=suggestions)
 
     def _related(self, entry: Entry) -> list[Entry]:
-        return [self._by_id[i] for i in entry.see_also if i in self._by_id]
+        return [self._ix.by_id[i] for i in entry.see_also if i in self._ix.by_id]

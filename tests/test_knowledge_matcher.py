@@ -125,21 +125,22 @@ def test_asking_whom_to_turn_to_prefers_the_contact(question, expected):
     assert result.answers and result.answers[0].entry.id == expected
 
 
-def test_the_large_base_path_ranks_exactly_like_the_small_one(monkeypatch):
+def test_the_large_base_path_ranks_exactly_like_the_small_one():
     """Bases of thousands of entries sum overlaps with numpy: same answers, same order."""
     import yaml
 
     from knowledge import matcher as matcher_module
     from knowledge.base import load_knowledge
+    from knowledge.index import MatcherSettings
 
     kb = load_knowledge()
     questions = [item["q"] for item in yaml.safe_load(
         (Path(__file__).parent.parent / "benchmarks" / "data" / "kb_dev.yaml").read_text(
             encoding="utf-8"))][:150]
     small = matcher_module.Matcher(kb.entries, kb.normaliser)
-    monkeypatch.setattr(matcher_module, "_VECTOR_MIN_ENTRIES", 1)
-    large = matcher_module.Matcher(kb.entries, kb.normaliser)
-    assert large._arrays is not None and small._arrays is None
+    large = matcher_module.Matcher(kb.entries, kb.normaliser,
+                                   MatcherSettings(vector_min_entries=1))
+    assert large._ix.arrays is not None and small._ix.arrays is None
     for question in questions:
         expected = [(i, round(s, 9)) for i, s in small.scores(question)]
         assert [(i, round(s, 9)) for i, s in large.scores(question)] == expected, question
