@@ -204,9 +204,9 @@ class Matcher:
             qualifier = mapped[0] if mapped else None
             if any(self._ix.title_rest[i] & known for i in owners):
                 continue
-            others = [i for i, _ in self._ix.postings.get(head, ()) if i not in owners]
-            if any(frozenset({head}) in self._ix.topics[i] or self._ix.title_sets[i] <= known
-                   for i in others):
+            alone, owned = frozenset({head}), set(owners)
+            if any(alone in self._ix.topics[i] or self._ix.title_sets[i] <= known
+                   for i, _ in self._ix.postings.get(head, ()) if i not in owned):
                 continue  # « coopération », « ESS France »: the word names another entry
             if qualifier is not None and any(qualifier in self._ix.fields[i] for i in owners):
                 continue
