@@ -67,7 +67,9 @@ class FileLiveness:
         except FileNotFoundError:
             return False
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # Shared: probes of the same worker never exclude each other, only the
+            # worker's own exclusive lock does.
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
             return True
         else:
@@ -103,11 +105,13 @@ class AdvisoryLiveness:
     async def alive(self, worker: int) -> bool:
         if worker == self.worker:
             return True
+        # A shared lock: thirty redeliveries probing the same dead worker at once must
+        # all see it dead (an exclusive probe made the others see it alive for a moment).
         async with self._engine.connect() as probe:
-            free = (await probe.execute(text("SELECT pg_try_advisory_lock(:worker)"),
+            free = (await probe.execute(text("SELECT pg_try_advisory_lock_shared(:worker)"),
                                         {"worker": worker})).scalar()
             if free:
-                await probe.execute(text("SELECT pg_advisory_unlock(:worker)"),
+                await probe.execute(text("SELECT pg_advisory_unlock_shared(:worker)"),
                                     {"worker": worker})
             await probe.commit()
         return not free

@@ -19,3 +19,28 @@ async def test_a_worker_is_alive_while_it_runs_and_dead_once_it_stopped(database
         assert not await first.worker_alive(gone)
     finally:
         await first.close()
+
+
+async def test_many_people_asking_at_once_about_a_dead_worker_all_hear_it_is_dead(
+        database_url: str) -> None:
+    """After a crash, the redeliveries of thirty people ask together whether the dead
+    worker lives: a probe must not make the others see it alive (each would then drop
+    the replies that worker never sent, and its person would wait for a question)."""
+    import asyncio
+
+    first = await open_storage(database_url)
+    second = await open_storage(database_url)
+    try:
+        gone = second.liveness.worker
+        await second.close()
+        answers = await asyncio.gather(*(first.worker_alive(gone) for _ in range(30)))
+        assert not any(answers), f"{sum(answers)} of 30 probes saw the dead worker alive"
+        third = await open_storage(database_url)
+        try:
+            alive = await asyncio.gather(*(first.worker_alive(third.liveness.worker)
+                                           for _ in range(30)))
+            assert all(alive), f"{30 - sum(alive)} of 30 probes saw a live worker dead"
+        finally:
+            await third.close()
+    finally:
+        await first.close()
