@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 
 from bot.channels.matrix import BATCH_KEY, SESSION_KEY, serve
+from bot.channels.matrix.sealed import SealedBox
 from bot.channels.matrix_render import REPLY_KEY
 from bot.config import Settings
 from bot.messages import Choice, Incoming, Outgoing
@@ -51,6 +52,13 @@ class Harness:
     @property
     def values(self) -> dict[str, str]:
         return self.kv.tables.key_values
+
+    def session(self) -> dict[str, str]:
+        """The stored login, its access token opened: it is never stored in clear."""
+        stored = json.loads(self.values[SESSION_KEY])
+        assert "access_token" not in stored, "the access token is stored in clear"
+        box = SealedBox(self.values["secret"], "access token")
+        return {**stored, "access_token": box.open(stored["sealed_access_token"])}
 
     def texts_for(self, room_id: str) -> list[str | None]:
         return [incoming.text for incoming in self.seen if incoming.chat_id == room_id]
@@ -100,7 +108,7 @@ def bot_joined(user: MatrixUser, room_id: str) -> Callable[[], bool]:
 
 
 async def bot_devices(synapse: SynapseServer, assistant: Harness) -> list[str]:
-    token = json.loads(assistant.values[SESSION_KEY])["access_token"]
+    token = assistant.session()["access_token"]
     async with (
         aiohttp.ClientSession() as http,
         http.get(
@@ -163,7 +171,7 @@ async def test_bot_ignores_its_own_messages(synapse: SynapseServer) -> None:
             # Someone types from the bot's own account (e.g. an operator in Element).
             from nio import AsyncClient
 
-            session = json.loads(assistant.values[SESSION_KEY])
+            session = assistant.session()
             as_bot = AsyncClient(synapse.url, bot)
             as_bot.restore_login(bot, session["device_id"], session["access_token"])
             try:
@@ -289,20 +297,43 @@ async def test_revoked_token_logs_in_again_on_the_same_device(synapse: SynapseSe
         room = await alice.create_room([bot])
         async with running_bot(synapse, assistant):
             await alice.wait_for(lambda: alice.messages_from(room, bot), what="a greeting")
-            first = json.loads(assistant.values[SESSION_KEY])
+            first = assistant.session()
             await logout(synapse, first["access_token"])  # revoked while running
             probe = await alice.send(room, "toujours là ?")
             await alice.wait_for(answers_to(alice, room, probe), what="an answer after relogin")
-        second = json.loads(assistant.values[SESSION_KEY])
+        second = assistant.session()
         await logout(synapse, second["access_token"])  # revoked while stopped
         async with running_bot(synapse, assistant):
             probe = await alice.send(room, "et maintenant ?")
             await alice.wait_for(answers_to(alice, room, probe), what="an answer after restart")
-        third = json.loads(assistant.values[SESSION_KEY])
+        third = assistant.session()
 
     assert len({first["access_token"], second["access_token"], third["access_token"]}) == 3
     assert first["device_id"] == second["device_id"] == third["device_id"]
     assert first["device_id"] in await bot_devices(synapse, assistant)
+
+
+async def test_a_token_kept_in_clear_by_an_older_version_is_sealed_and_keeps_the_device(
+        synapse: SynapseServer) -> None:
+    """A database from before the token was sealed: the restart uses the same device
+    (no new login) and rewrites the session with the token sealed."""
+    assistant = Harness()
+    bot = synapse.bot.user_id
+    async with MatrixUser(synapse, synapse.alice) as alice:
+        room = await alice.create_room([bot])
+        async with running_bot(synapse, assistant):
+            await alice.wait_for(lambda: alice.messages_from(room, bot), what="a greeting")
+        first = assistant.session()
+        legacy = {k: v for k, v in json.loads(assistant.values[SESSION_KEY]).items()
+                  if k != "sealed_access_token"}
+        assistant.values[SESSION_KEY] = json.dumps({**legacy,
+                                                     "access_token": first["access_token"]})
+        async with running_bot(synapse, assistant):
+            probe = await alice.send(room, "après la mise à jour ?")
+            await alice.wait_for(answers_to(alice, room, probe), what="an answer")
+        again = assistant.session()  # asserts the token is no longer in clear
+    assert again["access_token"] == first["access_token"]  # restored, not a new login
+    assert again["device_id"] == first["device_id"]
 
 
 async def test_many_messages_while_down_are_all_answered_once_in_order(

@@ -78,9 +78,10 @@ class MatrixChannel(Handlers):
         """Log in and start the device's crypto (raises on refusal)."""
         self.client = Client(base_url=self.settings.matrix_homeserver or "",
                              client_session=http, state_store=stores.state)
-        self.session = Session(self.client, self.settings, self.kv)
-        await self.session.login()
         secret = await channel_secret(self.settings, self.kv)
+        self.session = Session(self.client, self.settings, self.kv,
+                               SealedBox(secret, "access token"))
+        await self.session.login()
         try:
             self.machine = await start_machine(self.client, stores, secret)
         except DeviceKeysMismatch:

@@ -1,9 +1,11 @@
 """Login: one device for the bot's whole life.
 
-The device id and access token are kept in the key-value store (``matrix:session``); a
-restart restores them instead of logging in again, so the account does not collect a
-new device at every start, and the device keeps its Olm identity (crypto store). A
-revoked token with a password configured logs in again **on the same device id**.
+The device id and access token are kept in the key-value store (``matrix:session``),
+the token sealed with a key derived from ``COOPBOT_SECRET`` (whoever reads a backup of
+the database cannot act as the bot); a restart restores them instead of logging in
+again, so the account does not collect a new device at every start, and the device
+keeps its Olm identity (crypto store). A revoked token with a password configured logs
+in again **on the same device id**.
 ``new_device`` is for the one case where the device cannot be kept (its keys on the
 server belong to a crypto state Coopbot no longer has).
 """
@@ -26,6 +28,7 @@ from bot.channels.matrix.base import (
     errcode,
     why,
 )
+from bot.channels.matrix.sealed import SealedBox
 from bot.config import Settings
 
 log = logging.getLogger("coopbot.matrix")
@@ -40,10 +43,11 @@ class LoginResult:
 
 
 class Session:
-    def __init__(self, client: Client, settings: Settings, kv: KeyValue) -> None:
+    def __init__(self, client: Client, settings: Settings, kv: KeyValue, box: SealedBox) -> None:
         self.client = client
         self.settings = settings
         self.kv = kv
+        self.box = box
 
     async def login(self) -> LoginResult:
         """Restore the stored session (same device), or log in once and store it."""
@@ -68,8 +72,11 @@ class Session:
         if stored:
             self.client.mxid = stored["user_id"]
             self.client.device_id = stored["device_id"]
-            self.client.api.token = stored["access_token"]
-            if await self._whoami() is not None:
+            self.client.api.token = self._stored_token(stored)
+            if self.client.api.token and await self._whoami() is not None:
+                if "access_token" in stored:  # kept in clear by an older version: seal it
+                    await self._store(stored["user_id"], stored["device_id"],
+                                      self.client.api.token)
                 log.info("Matrix: session restored (device kept)")
                 return LoginResult(fresh=False)
             log.info("Matrix: stored token expired, logging in again on the same device")
@@ -124,12 +131,26 @@ class Session:
             if errcode(exc) in _REFUSED:
                 raise MatrixLoginError(f"login refused by the homeserver ({why(exc)})") from exc
             raise MatrixUnavailable(why(exc)) from exc
+        await self._store(str(response.user_id), str(response.device_id), response.access_token)
+        log.info("Matrix: logged in, session stored")
+
+    def _stored_token(self, stored: dict[str, str]) -> str:
+        """The stored token, or "" when it was sealed under another ``COOPBOT_SECRET``."""
+        if "sealed_access_token" not in stored:
+            return stored.get("access_token", "")
+        try:
+            return self.box.open(stored["sealed_access_token"])
+        except ValueError:
+            log.warning("Matrix: the stored token was sealed with another COOPBOT_SECRET; "
+                        "logging in again on the same device")
+            return ""
+
+    async def _store(self, user_id: str, device_id: str, token: str) -> None:
         session = {
-            "homeserver": settings.matrix_homeserver,
-            "login": settings.matrix_user,
-            "user_id": str(response.user_id),
-            "device_id": str(response.device_id),
-            "access_token": response.access_token,
+            "homeserver": self.settings.matrix_homeserver,
+            "login": self.settings.matrix_user,
+            "user_id": user_id,
+            "device_id": device_id,
+            "sealed_access_token": self.box.seal(token),
         }
         await self.kv.set_value(SESSION_KEY, json.dumps(session))
-        log.info("Matrix: logged in, session stored")
