@@ -89,6 +89,15 @@ async def running_bot(synapse: SynapseServer, assistant: Harness) -> AsyncIterat
         await asyncio.wait_for(task, 60)
 
 
+async def greeted_room(synapse: SynapseServer, assistant: Harness, alice: MatrixUser) -> str:
+    """A chat with the bot that it has greeted once; the bot is stopped again."""
+    bot = synapse.bot.user_id
+    room = await alice.create_room([bot])
+    async with running_bot(synapse, assistant):
+        await alice.wait_for(lambda: alice.messages_from(room, bot), what="a greeting")
+    return room
+
+
 def answers_to(user: MatrixUser, room_id: str, event_id: str) -> Callable[[], list[Any]]:
     bot = "@coopbot:localhost"
     return lambda: [
@@ -318,11 +327,8 @@ async def test_a_token_kept_in_clear_by_an_older_version_is_sealed_and_keeps_the
     """A database from before the token was sealed: the restart uses the same device
     (no new login) and rewrites the session with the token sealed."""
     assistant = Harness()
-    bot = synapse.bot.user_id
     async with MatrixUser(synapse, synapse.alice) as alice:
-        room = await alice.create_room([bot])
-        async with running_bot(synapse, assistant):
-            await alice.wait_for(lambda: alice.messages_from(room, bot), what="a greeting")
+        room = await greeted_room(synapse, assistant, alice)
         first = assistant.session()
         legacy = {k: v for k, v in json.loads(assistant.values[SESSION_KEY]).items()
                   if k != "sealed_access_token"}
