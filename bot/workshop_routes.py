@@ -19,7 +19,12 @@ from bot.turn import Turn
 from flows.catalogue import Texts
 from storage.reports.charts.atelier import workshop_charts
 from storage.reports.render import render
-from storage.reports.synthesis import FORMATS, render_synthesis, workshop_synthesis
+from storage.reports.synthesis import (
+    FORMATS,
+    GroupLabels,
+    render_synthesis,
+    workshop_synthesis,
+)
 from storage.reports.synthesis_model import WorkshopSynthesis
 from storage.workshop_codes import (
     ALPHABET,
@@ -81,8 +86,7 @@ def synthesis(turn: Turn, args: str) -> list[Outgoing]:
         store.record_wrong_code(turn.user_key)
         return [turn.say("workshop.synthesis.refused")]
     texts = turn.texts.scoped("workshop")
-    data = workshop_synthesis(store, workshop, turn.flows,
-                              texts("synthesis.unknown_category"))
+    data = workshop_synthesis(store, workshop, turn.flows, GroupLabels.from_texts(texts))
     if data is None:
         return [turn.say("workshop.join.unavailable")]
     if fmt:

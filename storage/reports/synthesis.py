@@ -32,6 +32,14 @@ from flows.numbers import mean, percent, rounded
 from flows.views import display_value
 from storage.protocols import WorkshopStore
 from storage.records import Participation, WorkshopRecord
+from storage.reports.anonymity import (
+    EVERYONE,
+    MIN_GROUP,
+    OTHERS,
+    Grouping,
+    GroupLabels,
+    group_categories,
+)
 from storage.reports.synthesis_files import (
     FORMATS,
     SynthesisDocument,
@@ -51,8 +59,9 @@ from storage.reports.synthesis_model import (
 )
 from storage.workshop_codes import display_code
 
-__all__ = ["FORMATS", "UNKNOWN", "SynthesisDocument", "WorkshopInfo", "build_synthesis",
-           "category_step", "render_synthesis", "synthesis_csv", "workshop_synthesis"]
+__all__ = ["FORMATS", "MIN_GROUP", "UNKNOWN", "GroupLabels", "SynthesisDocument",
+           "WorkshopInfo", "build_synthesis", "category_step", "render_synthesis",
+           "synthesis_csv", "workshop_synthesis"]
 
 UNKNOWN = "non_precise"
 
@@ -82,7 +91,9 @@ class WorkshopInfo:
 
 
 def build_synthesis(info: WorkshopInfo, flow: Flow, people: Sequence[Participation],
-                    unknown_label: str) -> WorkshopSynthesis:
+                    names: GroupLabels) -> WorkshopSynthesis:
+    """Every per-category part shows only the groups ``storage.reports.anonymity``
+    allows (at least ``MIN_GROUP`` people each, small categories merged)."""
     cat_step = category_step(flow)
     categories = [(o.value, o.label) for o in cat_step.options] if cat_step else []
 
@@ -94,17 +105,26 @@ def build_synthesis(info: WorkshopInfo, flow: Flow, people: Sequence[Participati
     for person in people:
         key = category_of(person)
         counts[key] = counts.get(key, 0) + 1
-    labels = dict(categories) | {UNKNOWN: unknown_label}
+    labels = dict(categories) | {UNKNOWN: names.unknown}
     order = [c for c, _ in categories] + [UNKNOWN]
     present = [c for c in order if counts.get(c)]
+    room = group_categories([(c, labels[c], counts[c]) for c in present], names.others)
 
     roles = flow.meta.get("workshop") or {}
     asks_step, commits_step = roles.get("asks"), roles.get("commits")
     special = {*(roles.get("expectations") or []), *(roles.get("obstacles") or []),
                asks_step, commits_step}
 
-    def texts_of(group: Iterable[Participation], step_id: str | None) -> tuple[str, ...]:
-        return _texts(p.answers.get(step_id) for p in group) if step_id else ()
+    def agora(group_id: str, label: str, group: list[Participation]) -> AgoraGroup:
+        return AgoraGroup(group_id, label, len(group),
+                          _texts(p.answers.get(asks_step) for p in group) if asks_step else (),
+                          _texts(p.answers.get(commits_step) for p in group)
+                          if commits_step else ())
+
+    agora_groups = [agora(g.id, g.label, [p for p in people if category_of(p) in g.members])
+                    for g in room.groups]
+    if people and not room.groups:  # no breakdown: everyone's texts together
+        agora_groups = [agora(EVERYONE, names.everyone, list(people))]
 
     return WorkshopSynthesis(
         code=info.code,
@@ -117,28 +137,29 @@ def build_synthesis(info: WorkshopInfo, flow: Flow, people: Sequence[Participati
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         participants=len(people),
         completed=sum(1 for p in people if p.status == "completed"),
-        categories=tuple(CategoryCount(c, labels[c], counts[c]) for c in present),
-        questions=tuple(_question(step, people, verbatim_only=step.id in special)
+        categories=tuple(CategoryCount(g.id, g.label, g.count) for g in room.groups),
+        questions=tuple(_question(step, people, verbatim_only=step.id in special,
+                                  others=names.others if step is cat_step else None,
+                                  breakdown=bool(room.groups))
                         for step in flow.steps),
-        factors=_factors(flow, people, present, labels, category_of),
+        factors=_factors(flow, people, present, labels, names.others, category_of),
         expectations=_texts(p.answers.get(s) for p in people
                             for s in roles.get("expectations") or []),
         obstacles=_texts(p.answers.get(s) for p in people
                          for s in roles.get("obstacles") or []),
-        agora=tuple(
-            AgoraGroup(c, labels[c], counts[c],
-                       texts_of((p for p in people if category_of(p) == c), asks_step),
-                       texts_of((p for p in people if category_of(p) == c), commits_step))
-            for c in present
-        ) if (asks_step or commits_step) else (),
+        agora=tuple(agora_groups) if (asks_step or commits_step) else (),
     )
 
 
-def _question(step: Step, people: Sequence[Participation],
-              verbatim_only: bool) -> QuestionSummary:
+def _question(step: Step, people: Sequence[Participation], verbatim_only: bool,
+              others: str | None = None, breakdown: bool = True) -> QuestionSummary:
+    """``others``: the merged group's label, given for the category question only, whose
+    answers are grouped too (none shown when the participants part has no breakdown)."""
     values = [p.answers[step.id] for p in people if step.id in p.answers]
     distribution: tuple[Share, ...] | None = None
-    if step.type in ("choice", "multichoice", "scale"):
+    if others is not None and values:
+        distribution = _category_shares(step, values, others) if breakdown else ()
+    elif step.type in ("choice", "multichoice", "scale"):
         tally: dict[str, int] = {o.value: 0 for o in step.options}
         for value in values:
             chosen = value if isinstance(value, list) else [value]
@@ -164,6 +185,25 @@ def _question(step: Step, people: Sequence[Participation],
     )
 
 
+def _category_shares(step: Step, values: list[Any], others: str) -> tuple[Share, ...]:
+    """The category question's answers, grouped as the participants part is: options
+    nobody chose stay listed (they describe nobody); none when there is no breakdown."""
+    tally = {o.value: 0 for o in step.options}
+    for value in values:
+        if str(value) in tally:
+            tally[str(value)] += 1
+    grouping = group_categories([(o.value, o.label, tally[o.value]) for o in step.options],
+                                others)
+    if not grouping.groups:
+        return ()
+    merged = {c for g in grouping.groups if g.id == OTHERS for c in g.members}
+    shares = [Share(o.value, o.label, tally[o.value], percent(tally[o.value], len(values)))
+              for o in step.options if o.value not in merged]
+    shares += [Share(g.id, g.label, g.count, percent(g.count, len(values)))
+               for g in grouping.groups if g.id == OTHERS]
+    return tuple(shares)
+
+
 def _option_label(step: Step, value: str) -> str:
     if step.type == "scale":
         return step.options[int(value) - 1].label if value.isdigit() and (
@@ -173,9 +213,11 @@ def _option_label(step: Step, value: str) -> str:
 
 
 def _factors(flow: Flow, people: Sequence[Participation], present: list[str],
-             labels: dict[str, str], category_of: Callable[[Participation], str]) -> (
-    FactorSummary | None
-):
+             labels: dict[str, str], others: str,
+             category_of: Callable[[Participation], str]) -> FactorSummary | None:
+    """Groups are formed from the people who rated factors, and a group's family mean
+    is left out (None) when fewer than ``MIN_GROUP`` of its people rated that family
+    (a questionnaire may let them skip one)."""
     factors = [s for s in flow.steps if s.type == "scale" and s.meta.get("family")]
     if not factors:
         return None
@@ -192,6 +234,20 @@ def _factors(flow: Flow, people: Sequence[Participation], present: list[str],
                 if isinstance(v := p.answers.get(s.id), int) and not isinstance(v, bool)
                 and 1 <= v <= len(s.options)]
 
+    raters = [p for p in people if ratings([p], factors)]
+    grouping: Grouping = group_categories(
+        [(c, labels[c], sum(1 for p in raters if category_of(p) == c)) for c in present],
+        others)
+    if len(grouping.groups) == 1:  # one group is all raters: the overall column again
+        grouping = Grouping(())
+    members = {g.id: [p for p in raters if category_of(p) in g.members]
+               for g in grouping.groups}
+
+    def group_mean(group: list[Participation], steps: list[Step]) -> float | None:
+        if sum(1 for p in group if ratings([p], steps)) < MIN_GROUP:
+            return None
+        return rounded(mean(ratings(group, steps)))
+
     rows = []
     for fid, label, short in families:
         mine = [s for s in factors if s.meta["family"] == fid]
@@ -200,8 +256,7 @@ def _factors(flow: Flow, people: Sequence[Participation], present: list[str],
         overall = ratings(people, mine)
         rows.append(FamilyScore(
             fid, label, short, rounded(mean(overall)), len(overall),
-            {c: rounded(mean(ratings([p for p in people if category_of(p) == c], mine)))
-             for c in present}))
+            {g.id: group_mean(members[g.id], mine) for g in grouping.groups}))
     items = []
     for step in factors:
         rated = ratings(people, [step])
@@ -213,13 +268,13 @@ def _factors(flow: Flow, people: Sequence[Participation], present: list[str],
         families=tuple(rows),
         items=tuple(items),
         overall=rounded(mean(ratings(people, factors))),
-        respondents=sum(1 for p in people if ratings([p], factors)),
-        categories=tuple(CategoryLabel(c, labels[c]) for c in present),
+        respondents=len(raters),
+        categories=tuple(CategoryLabel(g.id, g.label) for g in grouping.groups),
     )
 
 
 def workshop_synthesis(store: WorkshopStore, workshop: WorkshopRecord,
-                       flows: Mapping[str, Flow], unknown_label: str) -> (
+                       flows: Mapping[str, Flow], names: GroupLabels) -> (
     WorkshopSynthesis | None
 ):
     """The synthesis of a workshop (the caller has checked the right to read it)."""
@@ -228,4 +283,4 @@ def workshop_synthesis(store: WorkshopStore, workshop: WorkshopRecord,
         return None
     info = WorkshopInfo(display_code(workshop.code), workshop.title, workshop.status,
                         workshop.created_at, workshop.closes_at)
-    return build_synthesis(info, flow, store.participations(workshop.id), unknown_label)
+    return build_synthesis(info, flow, store.participations(workshop.id), names)

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from storage.reports.anonymity import MIN_GROUP, OTHERS
+
 
 @dataclass(frozen=True, slots=True)
 class CategoryCount:
@@ -149,6 +151,22 @@ class WorkshopSynthesis:
     def by_category(self) -> dict[str, int]:
         """Group id → participants, in the order shown."""
         return {c.id: c.count for c in self.categories}
+
+    @property
+    def min_group(self) -> int:
+        """The fewest people a per-category figure describes (for the documents' note)."""
+        return MIN_GROUP
+
+    @property
+    def merged(self) -> bool:
+        """Small categories were merged into « Autres catégories » somewhere."""
+        factor_groups = self.factors.categories if self.factors else ()
+        return any(c.id == OTHERS for c in (*self.categories, *factor_groups))
+
+    @property
+    def breakdown_dropped(self) -> bool:
+        """People joined, but too few per category to show any category apart."""
+        return bool(self.participants) and not self.categories
 
     def to_json(self) -> dict[str, Any]:
         return {
