@@ -4,7 +4,9 @@
 (``storage/reports/synthesis_model.py``), read by every format and by the charts:
 
 - ``participants`` and ``categories`` (actor category → count, in the order of the
-  category question's options; ``non_precise`` for people who have not said yet);
+  category question's options; ``non_precise`` for people who have not said yet),
+  categories of fewer than ``MIN_GROUP`` people merged as ``storage.reports.anonymity``
+  says, here and in every other per-category part;
 - ``questions``: the distribution of each answer (count and share of those who
   answered), the mean of scales and numbers, the texts written for open questions;
 - ``factors``: per family, the mean rating overall and per category, when the
