@@ -26,7 +26,12 @@ from flows.yamlsource import ContentError
 from knowledge.base import check_knowledge, load_knowledge
 from storage.records import Participation
 from storage.reports.render import TEMPLATE_DIR, environment, has_template, render
-from storage.reports.synthesis import WorkshopInfo, build_synthesis, render_synthesis
+from storage.reports.synthesis import (
+    GroupLabels,
+    WorkshopInfo,
+    build_synthesis,
+    render_synthesis,
+)
 
 
 def synthetic_answers(flow: Flow) -> dict[str, Any]:
@@ -104,7 +109,7 @@ def _check_workshop(content: Content) -> list[str]:
         people = [Participation("completed", answers, {}), Participation("in_progress", {}, {})]
         info = WorkshopInfo("ABC-DEF-GHJ", "Atelier d'essai", "open", datetime.now(UTC))
         try:
-            data = build_synthesis(info, flow, people, texts("synthesis.unknown_category"))
+            data = build_synthesis(info, flow, people, GroupLabels.from_texts(texts))
             for fmt in ("md", "html", "csv", "json"):
                 render_synthesis(data, fmt, texts)
             chat_messages(data)

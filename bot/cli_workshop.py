@@ -91,14 +91,14 @@ async def _on_workshop(args: argparse.Namespace, action: Callable[[Any, Any], An
 def cmd_summary(args: argparse.Namespace) -> int:
     from bot.workshop_routes import charts
     from flows.registry import load_flows
-    from storage.reports.synthesis import render_synthesis, workshop_synthesis
+    from storage.reports.synthesis import GroupLabels, render_synthesis, workshop_synthesis
 
     flows = load_flows()
     scoped = texts().scoped("workshop")
 
     async def main() -> int:
         allowed, data = await _on_workshop(args, lambda store, workshop: workshop_synthesis(
-            store, workshop, flows, scoped("synthesis.unknown_category")))
+            store, workshop, flows, GroupLabels.from_texts(scoped)))
         if not allowed:
             return _refuse()
         if data is None:
@@ -182,7 +182,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     p.add_argument("--db", metavar="URL", help=DB_HELP)
     p.set_defaults(func=cmd_create)
 
-    p = wsub.add_parser("summary", help="synthèse anonyme (réservée à qui anime)")
+    p = wsub.add_parser("summary", help="synthèse sans les noms (réservée à qui anime)")
     p.add_argument("code")
     p.add_argument("--facilitator", required=True, metavar="NOM")
     p.add_argument("--format", required=True, choices=["md", "html", "csv", "json"])

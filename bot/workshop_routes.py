@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import Any
 
 from bot.flow_turns import bubbles, start_flow
 from bot.messages import Attachment, Outgoing
@@ -20,7 +19,13 @@ from bot.turn import Turn
 from flows.catalogue import Texts
 from storage.reports.charts.atelier import workshop_charts
 from storage.reports.render import render
-from storage.reports.synthesis import FORMATS, render_synthesis, workshop_synthesis
+from storage.reports.synthesis import (
+    FORMATS,
+    GroupLabels,
+    render_synthesis,
+    workshop_synthesis,
+)
+from storage.reports.synthesis_model import WorkshopSynthesis
 from storage.workshop_codes import (
     ALPHABET,
     INVITE_LENGTH,
@@ -81,30 +86,29 @@ def synthesis(turn: Turn, args: str) -> list[Outgoing]:
         store.record_wrong_code(turn.user_key)
         return [turn.say("workshop.synthesis.refused")]
     texts = turn.texts.scoped("workshop")
-    data = workshop_synthesis(store, workshop, turn.flows,
-                              texts("synthesis.unknown_category"))
+    data = workshop_synthesis(store, workshop, turn.flows, GroupLabels.from_texts(texts))
     if data is None:
         return [turn.say("workshop.join.unavailable")]
     if fmt:
         turn.after_commit.append(lambda: [synthesis_file(data, fmt, texts)])
         return []
     replies = chat_messages(data)
-    replies.append(turn.say("workshop.synthesis.formats_hint", code=data["code"]))
+    replies.append(turn.say("workshop.synthesis.formats_hint", code=data.code))
     # Drawing takes a moment: after the commit, so the person's lock is not held meanwhile.
     turn.after_commit.append(lambda: _pictures_and_page(data, texts))
     return replies
 
 
-def _pictures_and_page(data: dict[str, Any], texts: Texts) -> list[Outgoing]:
+def _pictures_and_page(data: WorkshopSynthesis, texts: Texts) -> list[Outgoing]:
     drawn = charts(data, texts)
     return [*chart_messages(data, drawn), synthesis_file(data, "html", texts, drawn)]
 
 
-def chat_messages(data: dict[str, Any]) -> list[Outgoing]:
+def chat_messages(data: WorkshopSynthesis) -> list[Outgoing]:
     return bubbles(render("workshop/synthesis.chat.j2", s=data))
 
 
-def charts(data: dict[str, Any], texts: Texts) -> list[Chart]:
+def charts(data: WorkshopSynthesis, texts: Texts) -> list[Chart]:
     try:
         return workshop_charts(data, texts)
     except Exception:  # a chart is a bonus: never lose the synthesis over it
@@ -112,18 +116,18 @@ def charts(data: dict[str, Any], texts: Texts) -> list[Chart]:
         return []
 
 
-def chart_messages(data: dict[str, Any], drawn: list[Chart]) -> list[Outgoing]:
-    return [Outgoing(image=Attachment(f"atelier-{data['code']}-{kind}.png", png, "image/png",
+def chart_messages(data: WorkshopSynthesis, drawn: list[Chart]) -> list[Outgoing]:
+    return [Outgoing(image=Attachment(f"atelier-{data.code}-{kind}.png", png, "image/png",
                                       title))
             for kind, title, png in drawn]
 
 
-def synthesis_file(data: dict[str, Any], fmt: str, texts: Texts,
+def synthesis_file(data: WorkshopSynthesis, fmt: str, texts: Texts,
                    drawn: list[Chart] | None = None) -> Outgoing:
     if fmt == "html" and drawn is None:
         drawn = charts(data, texts)
     document = render_synthesis(data, fmt, texts, drawn or ())
-    caption = texts("synthesis.caption", title=data["title"], format=fmt.upper())
+    caption = texts("synthesis.caption", title=data.title, format=fmt.upper())
     return Outgoing(file=Attachment(document.filename, document.content, document.mime_type,
                                     caption))
 

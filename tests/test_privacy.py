@@ -110,7 +110,7 @@ async def test_oublier_oui_removes_the_person_everywhere(assistant):
     assert leaver.key not in after
     assert marker not in after and ANSWERS[1].obstacle not in after
     data = await synthesis_json(workshop.facilitator, workshop.code)
-    assert data["participants"] == 3 and data["by_category"] == {"elu": 2, "agent": 1}
+    assert data["participants"] == 3 and data["by_category"] == {}  # 2 + 1: not shown
     assert marker not in json.dumps(data, ensure_ascii=False)
     # The others are untouched.
     assert ANSWERS[0].commits in after and workshop.people["elu1"].key in after

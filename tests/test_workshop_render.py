@@ -24,7 +24,13 @@ from bot.texts import texts
 from bot.workshop_routes import charts, chat_messages
 from flows.registry import load_flows
 from storage.records import Participation
-from storage.reports.synthesis import WorkshopInfo, build_synthesis, render_synthesis
+from storage.reports.synthesis import (
+    GroupLabels,
+    WorkshopInfo,
+    build_synthesis,
+    render_synthesis,
+)
+from storage.reports.synthesis_model import WorkshopSynthesis
 from tests.test_workshop_helpers import ANSWERS, FACTORS, HOSTILE
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -47,11 +53,10 @@ def participations() -> list[Participation]:
     return people
 
 
-def synthesis(title: str = f"Atelier {HOSTILE}") -> dict[str, Any]:
+def synthesis(title: str = f"Atelier {HOSTILE}") -> WorkshopSynthesis:
     flow = load_flows()["preatelier"]
     info = WorkshopInfo("K7Q-M3X-PW9", title, "open", datetime(2026, 3, 1, tzinfo=UTC))
-    return build_synthesis(info, flow, participations(),
-                           WORKSHOP_TEXTS("synthesis.unknown_category"))
+    return build_synthesis(info, flow, participations(), GroupLabels.from_texts(WORKSHOP_TEXTS))
 
 
 def test_html_escapes_everything_typed_and_embeds_its_charts():
@@ -98,9 +103,11 @@ def test_flows_without_workshop_meta_still_summarise():
               Participation("in_progress", {"role": "agent"}, {}),
               Participation("in_progress", {}, {})]
     info = WorkshopInfo("AAA-BBB-CCC", "T", "open", datetime(2026, 3, 1, tzinfo=UTC))
-    data = build_synthesis(info, flow, people, "Catégorie non précisée")
-    assert data["by_category"] == {"elu": 1, "agent": 1, "non_precise": 1}
-    assert data["factors"]["respondents"] == 1 and data["agora"] == []
+    data = build_synthesis(info, flow, people, GroupLabels.from_texts(WORKSHOP_TEXTS))
+    found = data.to_json()
+    assert found["participants"] == 3
+    assert found["by_category"] == {}  # one person per category: no breakdown
+    assert found["factors"]["respondents"] == 1 and found["agora"] == []
     for fmt in ("md", "html", "csv"):
         assert render_synthesis(data, fmt, WORKSHOP_TEXTS).content
 

@@ -38,8 +38,14 @@ async def test_twelve_participants_four_categories(assistant):
     assert data["code"] == workshop.code
     assert data["title"] == "Fresque de l'engagement local, Crest"
     assert data["participants"] == 12 and data["completed"] == 12
-    assert data["by_category"] == {"elu": 3, "agent": 4, "acteur_eco": 3, "citoyen": 2}
-    assert list(data["by_category"]) == ["elu", "agent", "acteur_eco", "citoyen"]
+    # Two citoyens are too few to show apart, and so would be « Autres catégories » with
+    # them alone: the smallest category shown (acteur_eco, 3, last of the ties) joins them.
+    assert data["by_category"] == {"elu": 3, "agent": 4, "autres_categories": 5}
+    assert list(data["by_category"]) == ["elu", "agent", "autres_categories"]
+    room = {"elu": {"elu"}, "agent": {"agent"}, "autres_categories": {"acteur_eco", "citoyen"}}
+    # Factor means are grouped by who rated: 2 élus and 1 citoyen rated, 3 agents, 3 ESS.
+    raters = {"agent": {"agent"}, "acteur_eco": {"acteur_eco"},
+              "autres_categories": {"elu", "citoyen"}}
 
     questions = {q["step"]: q for q in data["questions"]}
     relation = {d["value"]: d["count"] for d in questions["relation"]["distribution"]}
@@ -59,22 +65,25 @@ async def test_twelve_participants_four_categories(assistant):
         steps = [s for s in FACTORS if FAMILY[s] == family["id"]]
         rated = [p.ratings[FACTORS.index(s)] for p in ANSWERS if p.ratings for s in steps]
         assert family["score"] == one_decimal(rated), family["id"]
-        for category, score in family["by_category"].items():
+        assert set(family["by_category"]) == set(raters)
+        for group, score in family["by_category"].items():
             mine = [p.ratings[FACTORS.index(s)] for p in ANSWERS
-                    if p.ratings and p.category == category for s in steps]
-            assert score == one_decimal(mine), (family["id"], category)
+                    if p.ratings and p.category in raters[group] for s in steps]
+            assert score == one_decimal(mine), (family["id"], group)
     everything = [r for p in ANSWERS if p.ratings for r in p.ratings]
     assert factors["overall"] == one_decimal(everything)
-    # Spot check by hand: confiance (relationnels) of the two elected who rated = (2+3)/2.
+    # Spot check by hand: confiance (relationnels) of the two élus and the citoyen who
+    # rated = (2+3+1)/3 (the two élus' own mean, 2,5, was one of them's rating shown).
     relationnels = next(f for f in factors["families"] if f["id"] == "relationnels")
-    assert relationnels["by_category"]["elu"] == 2.5
+    assert relationnels["by_category"]["autres_categories"] == 2.0
 
     assert sorted(data["obstacles"]) == sorted(p.obstacle for p in ANSWERS)
     assert sorted(data["expectations"]) == sorted(p.expects for p in ANSWERS)
     assert data["obstacles"] == sorted(data["obstacles"], key=lambda t: (t.casefold(), t))
     agora = {g["category"]: g for g in data["agora"]}
-    for category in ("elu", "agent", "acteur_eco", "citoyen"):
-        mine = [p for p in ANSWERS if p.category == category]
+    assert list(agora) == list(room)
+    for category, members in room.items():
+        mine = [p for p in ANSWERS if p.category in members]
         assert agora[category]["count"] == len(mine)
         assert sorted(agora[category]["asks"]) == sorted(p.asks for p in mine)
         assert sorted(agora[category]["commits"]) == sorted(p.commits for p in mine)
@@ -87,9 +96,12 @@ async def test_chat_synthesis_has_figures_a_chart_and_the_page(assistant):
     workshop = await run_workshop(assistant, ANSWERS[:4])
     replies = await workshop.facilitator.say(f"/synthese {workshop.code}")
     text = "\n".join(r.text for r in replies)
-    assert "4 participants" in text and "Élu ou élue : 3" in text
-    assert "Agent d'une collectivité : 1" in text
-    assert [r.image.mime_type for r in replies if r.image] == ["image/png", "image/png"]
+    # 3 élus and 1 agent: the agent alone cannot be shown, nor with the élus as
+    # « Autres catégories » (the whole room), so no figure per category at all.
+    assert "4 participants" in text and "Élu ou élue : 3" not in text
+    assert "Trop peu de participants par catégorie pour les distinguer" in text
+    assert "Agent d'une collectivité : 1" not in text
+    assert [r.image.mime_type for r in replies if r.image] == ["image/png"]  # factors only
     [page] = [r.file for r in replies if r.file]
     assert page.filename.endswith(".html") and b"data:image/png;base64," in page.content
     assert HOSTILE not in text  # verbatims stay in the files, never as chat markup
@@ -102,10 +114,10 @@ async def test_a_participant_counts_once_and_a_cancelled_one_not_at_all(assistan
     assert "remplaceront" in again.text()
     await again.say("2")  # now as an agent, then stops half-way
     data = await synthesis_json(workshop.facilitator, workshop.code)
-    assert data["participants"] == 2 and data["by_category"] == {"elu": 1, "agent": 1}
+    assert data["participants"] == 2 and data["by_category"] == {}  # 1 + 1: not shown
     await again.say("/annuler")
     data = await synthesis_json(workshop.facilitator, workshop.code)
-    assert data["participants"] == 2 and data["by_category"] == {"elu": 2}
+    assert data["participants"] == 2 and data["by_category"] == {}
 
 
 async def test_an_empty_workshop_says_how_to_invite(assistant):
@@ -131,7 +143,8 @@ async def test_create_in_one_message_and_the_invitation_to_forward(assistant):
     assert "(1/25)" in bob.text()  # facteurs, reached with a code typed loosely
     await bob.say("1")
     data = await synthesis_json(anim, code)
-    assert data["flow"] == "facteurs" and data["by_category"] == {"elu": 1}
+    assert data["flow"] == "facteurs" and data["participants"] == 1
+    assert data["by_category"] == {}  # one person: no breakdown
 
 
 async def test_creation_can_be_abandoned_or_interrupted_by_a_flow(assistant):

@@ -10,8 +10,7 @@ Titles come from the caller's texts (``bot/workshop_texts.fr.yaml``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from storage.reports.charts.common import (
     DPI,
@@ -22,22 +21,23 @@ from storage.reports.charts.common import (
     _pyplot,
     factor_family_bars,
 )
+from storage.reports.synthesis_model import CategoryCount, FactorSummary, WorkshopSynthesis
 
 
-def category_chart(categories: list[dict[str, Any]], title: str) -> bytes | None:
+def category_chart(categories: Sequence[CategoryCount], title: str) -> bytes | None:
     if not categories:
         return None
     plt = _pyplot()
     n = len(categories)
     fig, ax = plt.subplots(figsize=(WIDTH_INCHES, 1.4 + 0.62 * n), dpi=DPI)
-    counts = [int(c["count"]) for c in categories]
+    counts = [c.count for c in categories]
     top = max(counts)
     ax.barh(range(n), counts, height=0.62, color=LEVIER_FORT, edgecolor="white")
     for i, count in enumerate(counts):
         ax.text(count + top * 0.02, i, str(count), va="center", ha="left", fontsize=14,
                 fontweight="bold", color=INK)
     ax.set_yticks(range(n))
-    ax.set_yticklabels([_wrap(str(c["label"])) for c in categories], fontsize=13, color=INK)
+    ax.set_yticklabels([_wrap(c.label) for c in categories], fontsize=13, color=INK)
     ax.set_ylim(n - 0.5, -0.6)
     ax.set_xlim(0, top * 1.15 + 0.5)
     ax.set_xticks([])
@@ -58,26 +58,26 @@ def _wrap(label: str, width: int = 26) -> str:
     return label[:cut] + "\n" + _wrap(label[cut:].strip(), width)
 
 
-def factor_chart(factors: dict[str, Any], title: str, missing: str) -> bytes | None:
-    families = factors.get("families") or []
-    if not any(f.get("score") is not None for f in families):
+def factor_chart(factors: FactorSummary, title: str, missing: str) -> bytes | None:
+    if not any(f.score is not None for f in factors.families):
         return None
-    scale = factors.get("scale") or []
-    top = float(factors.get("scale_max") or 4)
-    return factor_family_bars(families, title, scale, top, missing)
+    families = [{"short": f.short, "label": f.label, "id": f.id, "score": f.score}
+                for f in factors.families]
+    return factor_family_bars(families, title, list(factors.scale),
+                              float(factors.scale_max or 4), missing)
 
 
-def workshop_charts(synthesis: dict[str, Any], texts: Callable[..., str]) -> (
+def workshop_charts(synthesis: WorkshopSynthesis, texts: Callable[..., str]) -> (
     list[tuple[str, str, bytes]]
 ):
     """(kind, title, PNG), in reading order; kind is ``categories`` or ``factors``."""
     drawn: list[tuple[str, str, bytes]] = []
     title = texts("synthesis.chart_categories")
-    png = category_chart(synthesis.get("categories") or [], title)
+    png = category_chart(synthesis.categories, title)
     if png:
         drawn.append(("categories", title, png))
-    factors = synthesis.get("factors")
-    if factors and factors.get("respondents"):
+    factors = synthesis.factors
+    if factors and factors.respondents:
         title = texts("synthesis.chart_factors")
         png = factor_chart(factors, title, texts("synthesis.chart_missing"))
         if png:
