@@ -1,6 +1,7 @@
 """Workshop commands of participants and facilitators.
 
-``/rejoindre CODE`` starts the workshop's questionnaire; ``/synthese CODE [format]``
+``/rejoindre CODE`` starts the workshop's questionnaire, and so does ``/start
+atelier_CODE``, what Telegram sends when an invitation link is opened; ``/synthese CODE [format]``
 gives the facilitator the synthesis without names; ``/cofacilitateur`` shares it.
 
 Whatever the reason a synthesis is refused (unknown code, or not one's workshop),
@@ -14,6 +15,7 @@ import secrets
 from typing import Any
 
 from bot.flow_turns import bubbles, start_flow
+from bot.invite import code_from_payload
 from bot.messages import Attachment, Outgoing
 from bot.notice import notice_once
 from bot.turn import Turn
@@ -41,7 +43,7 @@ def _braked(turn: Turn) -> Outgoing | None:
     return turn.say("workshop.join.braked", minutes=minutes)
 
 
-def join(turn: Turn, args: str) -> list[Outgoing]:
+def join(turn: Turn, args: str, *, unknown: str = "workshop.join.unknown") -> list[Outgoing]:
     if not args:
         return [turn.say("workshop.join.usage")]
     braked = _braked(turn)
@@ -51,7 +53,7 @@ def join(turn: Turn, args: str) -> list[Outgoing]:
     workshop = store.find(args)
     if workshop is None:
         store.record_wrong_code(turn.user_key)
-        return [turn.say("workshop.join.unknown")]
+        return [turn.say(unknown)]
     if not workshop.is_open(turn.conv.now):
         return [turn.say("workshop.join.closed", title=workshop.title)]
     flow = turn.flows.get(workshop.flow_id)
@@ -61,6 +63,19 @@ def join(turn: Turn, args: str) -> list[Outgoing]:
     if store.has_joined(workshop.id, turn.user_key) == "completed":
         preface.append(turn.say("workshop.join.again"))
     return start_flow(turn, flow, workshop_id=workshop.id, preface=tuple(preface))
+
+
+def join_by_link(turn: Turn, payload: str) -> list[Outgoing]:
+    """``/start atelier_CODE``: exactly ``/rejoindre CODE`` (privacy notice first for a
+    newcomer). A payload that carries no code counts as a wrong code, brake included."""
+    code = code_from_payload(payload)
+    if code is not None:
+        return join(turn, code, unknown="workshop.join.unknown_link")
+    braked = _braked(turn)
+    if braked is not None:
+        return [braked]
+    turn.conv.workshops.record_wrong_code(turn.user_key)
+    return [turn.say("workshop.join.unknown_link")]
 
 
 def synthesis(turn: Turn, args: str) -> list[Outgoing]:

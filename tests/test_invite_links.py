@@ -1,0 +1,160 @@
+"""Invitation by link and QR code, and ``/start <payload>`` (SQLite and PostgreSQL).
+
+A facilitator on Telegram gets a t.me deep link and a QR picture that a real decoder
+(zxing-cpp) reads back as that link; on Matrix a matrix.to link and the code to type;
+on the console, only the code. Opening the link sends ``/start atelier_CODE``: it
+joins as ``/rejoindre CODE`` does, privacy notice first for a newcomer, and a wrong
+payload is refused politely and counted as a wrong code (brake included).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from bot.core import Assistant
+from bot.invite import (
+    PAYLOAD_MAX,
+    code_from_payload,
+    invite_link,
+    start_payload,
+)
+from bot.messages import Incoming, Outgoing
+from bot.texts import texts
+from storage.workshop_codes import WRONG_CODE_LIMIT, display_code, new_code
+from tests.test_workshop_helpers import CODE
+
+BOT = "coopbot_test_bot"
+MXID = "@coopbot:example.org"
+TITLE = "Fresque de l'engagement local, Crest"
+T = texts()
+
+
+def decode_qr(png: bytes) -> list[str]:
+    """What a phone's camera would read: zxing-cpp, a real QR decoder."""
+    return [found.text for found in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
+
+
+class Person:
+    """Someone writing to the bot on a channel that knows its own address."""
+
+    def __init__(self, assistant: Assistant, name: str, channel: str = "telegram",
+                 address: str | None = BOT) -> None:
+        self.assistant, self.channel, self.address = assistant, channel, address
+        self.key = assistant.user_key(channel, name)
+        self.count = 0
+
+    async def say(self, text: str) -> list[Outgoing]:
+        self.count += 1
+        return await self.assistant.handle(Incoming(
+            self.channel, self.key, "chat", text=text, message_id=f"{self.key}:{self.count}",
+            bot_address=self.address))
+
+
+async def _create(person: Person) -> tuple[str, list[Outgoing]]:
+    await person.say(f"/atelier {TITLE}")
+    replies = await person.say("1")
+    code = CODE.search(replies[0].text)
+    assert code, replies
+    return code.group(1), replies
+
+
+def test_the_payload_is_the_code_only_within_telegram_limits():
+    for _ in range(200):
+        code = display_code(new_code())
+        payload = start_payload(code)
+        assert len(payload) <= PAYLOAD_MAX and re.fullmatch(r"[A-Za-z0-9_-]+", payload)
+        assert payload == "atelier_" + code.replace("-", "")
+        assert code_from_payload(payload) == code.replace("-", "")
+    for wrong in ("", "atelier_", "atelier_ABC", "K7QM3XPW9", "atelier_K7QM3XPW0",
+                  "atelier_K7QM3XPW9<script>", "x" * 65):
+        assert code_from_payload(wrong) is None
+
+
+def test_links_per_channel():
+    code = "K7Q-M3X-PW9"
+    tg = invite_link("telegram", BOT, code)
+    assert tg is not None and tg.url == f"https://t.me/{BOT}?start=atelier_K7QM3XPW9"
+    assert not tg.needs_code
+    mx = invite_link("matrix", MXID, code)
+    assert mx is not None and mx.url == f"https://matrix.to/#/{MXID}" and mx.needs_code
+    assert invite_link("console", None, code) is None
+    assert invite_link("telegram", None, code) is None
+    assert invite_link("matrix", "coopbot", code) is None  # a bare login is no address
+
+
+async def test_telegram_creation_gives_the_link_and_a_qr_that_reads_back(assistant):
+    anim = Person(assistant, "anim")
+    code, replies = await _create(anim)
+    link = f"https://t.me/{BOT}?start=atelier_{code.replace('-', '')}"
+    done, invitation, picture = replies
+    assert f"/synthese {code}" in done.text
+    assert link in invitation.text and f"/rejoindre {code}" in invitation.text
+    assert "Démarrer" in invitation.text
+    assert picture.image is not None and picture.image.mime_type == "image/png"
+    assert decode_qr(picture.image.content) == [link]
+    # The text alternative says what the picture is and where it leads.
+    assert TITLE in picture.image.caption and link in picture.image.caption
+    assert "anim" not in link
+
+
+async def test_matrix_creation_gives_the_room_link_and_the_code_to_type(assistant):
+    anim = Person(assistant, "@anim:example.org", channel="matrix", address=MXID)
+    code, replies = await _create(anim)
+    _, invitation, picture = replies
+    assert f"https://matrix.to/#/{MXID}" in invitation.text
+    assert f"/rejoindre {code}" in invitation.text and "t.me" not in invitation.text
+    assert picture.image is not None
+    assert decode_qr(picture.image.content) == [f"https://matrix.to/#/{MXID}"]
+    assert f"/rejoindre {code}" in picture.image.caption
+
+
+async def test_console_creation_says_how_to_join_by_code(assistant):
+    anim = Person(assistant, "anim", channel="console", address=None)
+    code, replies = await _create(anim)
+    assert len(replies) == 2 and not any(r.image for r in replies)
+    assert T("workshop.create.how_code", code=code) in replies[-1].text
+    assert "https://" not in replies[-1].text
+
+
+async def test_start_payload_joins_a_newcomer_notice_first(assistant):
+    anim = Person(assistant, "anim")
+    code, _ = await _create(anim)
+    newcomer = Person(assistant, "new")
+    replies = await newcomer.say(f"/start atelier_{code.replace('-', '')}")
+    notice = T("privacy.notice", retention="12 mois").split("\n")[0]
+    assert replies[0].text.startswith(notice[:40]), replies[0].text
+    assert T("workshop.join.welcome", title=TITLE) == replies[1].text
+    assert any("(1/" in r.text for r in replies), [r.text for r in replies]
+    # The same person opening the link again resumes, without the notice again.
+    again = await newcomer.say(f"/start atelier_{code.replace('-', '')}")
+    assert not any(r.text.startswith(notice[:40]) for r in again)
+    assert T("flow.resumed", title=_flow_title(assistant)) in [r.text for r in again]
+    # Joined exactly as /rejoindre: the facilitator's synthesis counts one participant.
+    synthesis = await anim.say(f"/synthese {code} json")
+    assert synthesis[0].file is not None and b'"participants": 1' in synthesis[0].file.content
+
+
+def _flow_title(assistant: Assistant) -> str:
+    return assistant.content.flows["preatelier"].title
+
+
+@pytest.mark.parametrize("payload", ["atelier_ZZZZZZZZZ", "bonjour", "atelier_K7Q"])
+async def test_a_wrong_payload_is_refused_politely_and_counted(assistant, payload):
+    await _create(Person(assistant, "anim"))
+    eve = Person(assistant, "eve")
+    refusal = T("workshop.join.unknown_link")
+    for _ in range(WRONG_CODE_LIMIT):
+        assert [r.text for r in await eve.say(f"/start {payload}")] == [refusal]
+    braked = await eve.say(f"/start {payload}")
+    assert len(braked) == 1 and "Trop de codes erronés" in braked[0].text
+    assert "/rejoindre" in refusal  # it says what to do instead
+
+
+async def test_plain_start_is_still_the_welcome(assistant):
+    replies = await Person(assistant, "someone").say("/start")
+    assert replies[0].text.startswith(T("welcome", menu="").split("\n")[0][:30])
