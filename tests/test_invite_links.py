@@ -9,8 +9,14 @@ payload is refused politely and counted as a wrong code (brake included).
 
 from __future__ import annotations
 
+import base64
 import io
+import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import zxingcpp
@@ -158,3 +164,46 @@ async def test_a_wrong_payload_is_refused_politely_and_counted(assistant, payloa
 async def test_plain_start_is_still_the_welcome(assistant):
     replies = await Person(assistant, "someone").say("/start")
     assert replies[0].text.startswith(T("welcome", menu="").split("\n")[0][:30])
+
+
+def _cli_create(db: str, *extra: str, username: str | None = BOT,
+                cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("COOPBOT_TELEGRAM_USERNAME", "COOPBOT_MATRIX_USER")}
+    if username:
+        env["COOPBOT_TELEGRAM_USERNAME"] = username
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "workshop", "create", "--title", TITLE,
+         "--facilitator", "anim", "--db", db, *extra],
+        capture_output=True, timeout=120, check=False, env=env, cwd=cwd)
+
+
+def test_cli_json_has_the_link_and_the_qr_as_base64_or_a_file(sqlite_url, tmp_path):
+    result = _cli_create(sqlite_url, "--json")
+    assert result.returncode == 0, result.stderr.decode()
+    data = json.loads(result.stdout)
+    assert set(data) == {"code", "link", "qr_png"}
+    link = f"https://t.me/{BOT}?start=atelier_{data['code'].replace('-', '')}"
+    assert data["link"] == link
+    assert decode_qr(base64.b64decode(data["qr_png"])) == [link]
+
+    out = tmp_path / "invitation.png"
+    result = _cli_create(sqlite_url, "--json", "-o", str(out))
+    assert result.returncode == 0, result.stderr.decode()
+    data = json.loads(result.stdout)
+    assert data["qr_png"] == str(out)
+    assert decode_qr(out.read_bytes()) == [data["link"]]
+    assert str(out) in result.stderr.decode()
+
+
+def test_cli_without_a_bot_name_says_how_to_get_a_link(sqlite_url):
+    result = _cli_create(sqlite_url, "--json", username=None)
+    assert result.returncode == 0, result.stderr.decode()
+    data = json.loads(result.stdout)
+    assert data["link"] is None and data["qr_png"] is None and CODE.fullmatch(data["code"])
+    text = _cli_create(sqlite_url, username=None)
+    assert "/rejoindre " in text.stdout.decode()
+    assert "COOPBOT_TELEGRAM_USERNAME" in text.stderr.decode()
+    with_link = _cli_create(sqlite_url)
+    assert f"https://t.me/{BOT}?start=atelier_" in with_link.stdout.decode()
+    assert "-o invitation.png" in with_link.stderr.decode()
