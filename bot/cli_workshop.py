@@ -120,6 +120,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
     flows = load_flows()
     scoped = texts().scoped("workshop")
+    settings = settings_from_args(args)
 
     async def main() -> int:
         allowed, data = await _on_workshop(args, lambda store, workshop: workshop_synthesis(
@@ -129,7 +130,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
         if data is None:
             return fail(say("workshop.join.unavailable"))
         drawn = charts(data, scoped) if args.format == "html" else []
-        document = render_synthesis(data, args.format, scoped, drawn)
+        link = settings_link(settings, data["code"])
+        document = render_synthesis(data, args.format, scoped, drawn, link.url if link else None)
         write_document(document.content, args.output, "cli.synthesis_written")
         return 0
 

@@ -15,7 +15,7 @@ import secrets
 from typing import Any
 
 from bot.flow_turns import bubbles, start_flow
-from bot.invite import code_from_payload
+from bot.invite import code_from_payload, invite_link
 from bot.messages import Attachment, Outgoing
 from bot.notice import notice_once
 from bot.turn import Turn
@@ -100,19 +100,23 @@ def synthesis(turn: Turn, args: str) -> list[Outgoing]:
                               texts("synthesis.unknown_category"))
     if data is None:
         return [turn.say("workshop.join.unavailable")]
+    link = invite_link(turn.incoming.channel, turn.incoming.bot_address, data["code"])
+    url = link.url if link else None
     if fmt:
-        turn.after_commit.append(lambda: [synthesis_file(data, fmt, texts)])
+        turn.after_commit.append(lambda: [synthesis_file(data, fmt, texts, join_link=url)])
         return []
     replies = chat_messages(data)
     replies.append(turn.say("workshop.synthesis.formats_hint", code=data["code"]))
     # Drawing takes a moment: after the commit, so the person's lock is not held meanwhile.
-    turn.after_commit.append(lambda: _pictures_and_page(data, texts))
+    turn.after_commit.append(lambda: _pictures_and_page(data, texts, url))
     return replies
 
 
-def _pictures_and_page(data: dict[str, Any], texts: Texts) -> list[Outgoing]:
+def _pictures_and_page(data: dict[str, Any], texts: Texts,
+                       join_link: str | None) -> list[Outgoing]:
     drawn = charts(data, texts)
-    return [*chart_messages(data, drawn), synthesis_file(data, "html", texts, drawn)]
+    return [*chart_messages(data, drawn),
+            synthesis_file(data, "html", texts, drawn, join_link=join_link)]
 
 
 def chat_messages(data: dict[str, Any]) -> list[Outgoing]:
@@ -134,10 +138,10 @@ def chart_messages(data: dict[str, Any], drawn: list[Chart]) -> list[Outgoing]:
 
 
 def synthesis_file(data: dict[str, Any], fmt: str, texts: Texts,
-                   drawn: list[Chart] | None = None) -> Outgoing:
+                   drawn: list[Chart] | None = None, join_link: str | None = None) -> Outgoing:
     if fmt == "html" and drawn is None:
         drawn = charts(data, texts)
-    document = render_synthesis(data, fmt, texts, drawn or ())
+    document = render_synthesis(data, fmt, texts, drawn or (), join_link)
     caption = texts("synthesis.caption", title=data["title"], format=fmt.upper())
     return Outgoing(file=Attachment(document.filename, document.content, document.mime_type,
                                     caption))

@@ -32,12 +32,14 @@ from bot.invite import (
 from bot.messages import Incoming, Outgoing
 from bot.texts import texts
 from storage.workshop_codes import WRONG_CODE_LIMIT, display_code, new_code
+from tests.conftest import run_sql
 from tests.test_workshop_helpers import CODE
 
 BOT = "coopbot_test_bot"
 MXID = "@coopbot:example.org"
 TITLE = "Fresque de l'engagement local, Crest"
 T = texts()
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 def decode_qr(png: bytes) -> list[str]:
@@ -207,3 +209,53 @@ def test_cli_without_a_bot_name_says_how_to_get_a_link(sqlite_url):
     with_link = _cli_create(sqlite_url)
     assert f"https://t.me/{BOT}?start=atelier_" in with_link.stdout.decode()
     assert "-o invitation.png" in with_link.stderr.decode()
+
+
+async def _synthesis_page(person: Person, code: str) -> str:
+    [reply] = await person.say(f"/synthese {code} html")
+    assert reply.file is not None
+    return reply.file.content.decode()
+
+
+async def test_the_synthesis_page_shows_the_link_and_its_qr_for_a_slide(assistant):
+    anim = Person(assistant, "anim")
+    code, _ = await _create(anim)
+    link = f"https://t.me/{BOT}?start=atelier_{code.replace('-', '')}"
+    page = await _synthesis_page(anim, code)
+    assert f'<a href="{link}">{link}</a>' in page
+    img = re.search(r'<img src="(data:image/svg\+xml[^"]+)" alt="([^"]+)"', page)
+    assert img, page[:3000]
+    assert "QR code" in img.group(2) and link in img.group(2)
+    assert f"/rejoindre {code}" in page
+    # On the console there is no link: the page says how to join by code, no QR.
+    console = Person(assistant, "anim", channel="console", address=None)
+    console.key = anim.key  # the same facilitator, reading from the console
+    plain = await _synthesis_page(console, code)
+    assert "data:image/svg" not in plain and f"/rejoindre {code}" in plain
+    # A closed workshop is no longer to be joined: no link on the slide.
+    await run_sql(assistant, lambda c: c.exec_driver_sql(
+        "UPDATE workshops SET status = 'closed'"))
+    assert "data:image/svg" not in await _synthesis_page(anim, code)
+
+
+@pytest.mark.chromium
+async def test_the_qr_on_the_page_reads_back_in_a_browser_screenshot(assistant, tmp_path):
+    """Chromium draws the page as a phone shows it; zxing-cpp reads the QR off the pixels."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("Chromium must be installed in CI (apt-get install -y chromium)")
+        pytest.skip("Chromium absent: apt-get install -y chromium")
+    anim = Person(assistant, "anim")
+    code, _ = await _create(anim)
+    page = tmp_path / "synthese.html"
+    page.write_text(await _synthesis_page(anim, code), encoding="utf-8")
+    png = tmp_path / "page.png"
+    subprocess.run(
+        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}",
+         f"--screenshot={png}", "--window-size=412,1200", page.as_uri()],
+        capture_output=True, timeout=120, check=False)
+    assert png.exists()
+    link = f"https://t.me/{BOT}?start=atelier_{code.replace('-', '')}"
+    assert decode_qr(png.read_bytes()) == [link]
