@@ -163,6 +163,17 @@ async def test_a_wrong_payload_is_refused_politely_and_counted(assistant, payloa
     assert "/rejoindre" in refusal  # it says what to do instead
 
 
+async def test_the_link_of_a_closed_workshop_says_what_its_code_says(assistant):
+    anim = Person(assistant, "anim")
+    code, _ = await _create(anim)
+    await run_sql(assistant, lambda c: c.exec_driver_sql(
+        "UPDATE workshops SET status = 'closed'"))
+    by_link = await Person(assistant, "late").say(f"/start atelier_{code.replace('-', '')}")
+    by_code = await Person(assistant, "later").say(f"/rejoindre {code}")
+    assert [r.text for r in by_link] == [r.text for r in by_code] == [
+        T("workshop.join.closed", title=TITLE)]
+
+
 async def test_plain_start_is_still_the_welcome(assistant):
     replies = await Person(assistant, "someone").say("/start")
     assert replies[0].text.startswith(T("welcome", menu="").split("\n")[0][:30])
@@ -196,6 +207,15 @@ def test_cli_json_has_the_link_and_the_qr_as_base64_or_a_file(sqlite_url, tmp_pa
     assert data["qr_png"] == str(out)
     assert decode_qr(out.read_bytes()) == [data["link"]]
     assert str(out) in result.stderr.decode()
+
+    # The synthesis page made on the command line carries the same link.
+    env = {**os.environ, "COOPBOT_TELEGRAM_USERNAME": BOT}
+    page = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "workshop", "summary", data["code"],
+         "--facilitator", "anim", "--format", "html", "--db", sqlite_url],
+        capture_output=True, timeout=120, check=False, env=env)
+    assert page.returncode == 0, page.stderr.decode()
+    assert f'<a href="{data["link"]}">' in page.stdout.decode()
 
 
 def test_cli_without_a_bot_name_says_how_to_get_a_link(sqlite_url):
