@@ -57,7 +57,7 @@ def cmd_create(args: argparse.Namespace) -> int:
             await storage.close()
         code = display_code(workshop.code)
         link = settings_link(settings, code)
-        qr = _write_qr(link, args.output)
+        qr = _write_qr(link, args.output) if args.json or args.output else None
         if args.json:
             print(json.dumps({"code": code, "link": link.url if link else None, "qr_png": qr}))
             return 0

@@ -95,7 +95,7 @@ def flow_chosen(turn: Turn, args: str) -> list[Outgoing]:
     link = invite_link(turn.incoming.channel, turn.incoming.bot_address, code)
     if link is not None:
         texts, title = turn.texts, draft["title"]
-        # Drawn after the commit (a few milliseconds), never while the person's lock is held.
+        # Drawn after the commit (about 20 ms), never while the person's lock is held.
         turn.after_commit.append(lambda: [qr_message(texts, title, code, link)])
     return created_messages(turn.texts, draft["title"], code, flow_id, link)
 

@@ -2,7 +2,9 @@
 
 Error correction M (15 % of the symbol may be damaged: a printed sheet folded, a
 projector's glare) and the standard quiet zone of 4 modules, which scanners need.
-A PNG of a t.me link is about 0.5 kB and takes a few milliseconds.
+A PNG of a t.me link is about 0.5 kB; drawing it took 21 ms (SVG 17 ms) on the shared
+2-core machine under a load average of 7, so the chat draws it after the commit, in
+the render thread.
 """
 
 from __future__ import annotations
