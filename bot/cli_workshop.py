@@ -9,15 +9,18 @@ on stderr, the same whether the code exists or not, and exits with status 3.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bot.cli_common import DB_HELP, fail, run, say, settings_from_args, write_document
 from bot.identity import console_key
+from bot.invite import InviteLink, settings_link
 from bot.markup import to_plain
 from bot.texts import texts
 
@@ -43,23 +46,45 @@ def cmd_create(args: argparse.Namespace) -> int:
         except ValueError:
             return fail(say("cli.bad_date"), 2)
     facilitator = console_key(args.facilitator)
+    settings = settings_from_args(args)
 
     async def main() -> int:
-        storage = await open_storage(settings_from_args(args).database_url)
+        storage = await open_storage(settings.database_url)
         try:
             workshop = await storage.workshops(
                 lambda store: store.create(title, args.flow, facilitator, closes))
         finally:
             await storage.close()
         code = display_code(workshop.code)
+        link = settings_link(settings, code)
+        qr = _write_qr(link, args.output) if args.json or args.output else None
         if args.json:
-            print(json.dumps({"code": code}))
-        else:
-            for message in created_messages(texts(), title, code, args.flow):
-                print(to_plain(message.text) + "\n")
+            print(json.dumps({"code": code, "link": link.url if link else None, "qr_png": qr}))
+            return 0
+        for message in created_messages(texts(), title, code, args.flow, link):
+            print(to_plain(message.text) + "\n")
+        if link is None:
+            print(say("cli.no_link"), file=sys.stderr)
+        elif args.output is None:
+            print(say("cli.qr_hint"), file=sys.stderr)
         return 0
 
     return run(main)
+
+
+def _write_qr(link: InviteLink | None, output: str | None) -> str | None:
+    """The QR code of ``link``: written to ``output`` (its path returned, said on stderr),
+    else as base64; None without a link."""
+    from storage.reports.qr import qr_png
+
+    if link is None:
+        return None
+    png = qr_png(link.url)
+    if output is None:
+        return base64.b64encode(png).decode("ascii")
+    Path(output).write_bytes(png)
+    print(say("cli.written_to", what=say("cli.qr_written"), path=output), file=sys.stderr)
+    return output
 
 
 def _refuse() -> int:
@@ -95,6 +120,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
     flows = load_flows()
     scoped = texts().scoped("workshop")
+    settings = settings_from_args(args)
 
     async def main() -> int:
         allowed, data = await _on_workshop(args, lambda store, workshop: workshop_synthesis(
@@ -104,7 +130,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
         if data is None:
             return fail(say("workshop.join.unavailable"))
         drawn = charts(data, scoped) if args.format == "html" else []
-        document = render_synthesis(data, args.format, scoped, drawn)
+        link = settings_link(settings, data.code)
+        document = render_synthesis(data, args.format, scoped, drawn, link.url if link else None)
         write_document(document.content, args.output, "cli.synthesis_written")
         return 0
 
@@ -178,7 +205,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     p.add_argument("--flow", default="preatelier", metavar="ID",
                    help="questionnaire (par défaut : preatelier ; ou facteurs)")
     p.add_argument("--closes", metavar="AAAA-MM-JJ", help="date de clôture (facultatif)")
-    p.add_argument("--json", action="store_true", help='afficher {"code": …}')
+    p.add_argument("--json", action="store_true",
+                   help='afficher {"code": …, "link": …, "qr_png": …}')
+    p.add_argument("-o", "--output", metavar="FICHIER.png",
+                   help="écrire le QR code du lien d'invitation dans ce fichier PNG")
     p.add_argument("--db", metavar="URL", help=DB_HELP)
     p.set_defaults(func=cmd_create)
 

@@ -10,10 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot import privacy, routes, workshop_create, workshop_routes
-from bot.turn import Confirmation, Handler
+from bot.messages import Outgoing
+from bot.turn import Confirmation, Handler, Turn
+
+
+def start(turn: Turn, args: str) -> list[Outgoing]:
+    """``/start``: the welcome; ``/start PAYLOAD`` (a Telegram invitation link): the
+    workshop it names."""
+    return workshop_routes.join_by_link(turn, args) if args else routes.start(turn, args)
+
 
 COMMANDS: Mapping[str, Handler] = {
-    "start": routes.start,
+    "start": start,
     "aide": routes.help_,
     "retour": routes.navigate("back", "commands.nothing_to_go_back"),
     "passer": routes.navigate("skip", "commands.nothing_to_skip"),

@@ -19,6 +19,9 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     telegram_token: str | None = None
     telegram_api_url: str | None = None
+    telegram_username: str | None = None
+    """The bot's username, for invitation links made outside the chat (the command
+    line); the running bot learns its own from Telegram (``getMe``)."""
     telegram_webhook_url: str | None = None
     telegram_webhook_listen: str = "0.0.0.0"
     telegram_webhook_port: int = 8443
@@ -44,6 +47,7 @@ class Settings:
             database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             telegram_token=get("TELEGRAM_TOKEN"),
             telegram_api_url=get("TELEGRAM_API_URL"),
+            telegram_username=get("TELEGRAM_USERNAME"),
             telegram_webhook_url=get("TELEGRAM_WEBHOOK_URL"),
             telegram_webhook_listen=get("TELEGRAM_WEBHOOK_LISTEN") or "0.0.0.0",
             telegram_webhook_port=int(get("TELEGRAM_WEBHOOK_PORT") or 8443),

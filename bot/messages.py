@@ -31,6 +31,9 @@ class Incoming:
     message_id: str | None = None
     """Platform id of the event, used to drop redeliveries."""
     language: str = "fr"
+    bot_address: str | None = None
+    """How people reach this bot on this channel (Telegram username, Matrix user id),
+    for invitation links; None on the console."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,15 +3,21 @@
 The title, then the questionnaire (or at once with ``/atelier Titre``). Each
 question waits for the person's next message (:mod:`bot.confirm`); « annuler »
 abandons.
+
+The reply gives the code, an invitation to forward with the link of the channel the
+facilitator speaks on (:mod:`bot.invite`) and, after the commit, the link's QR code
+as a picture to project or print.
 """
 
 from __future__ import annotations
 
 from bot import confirm
 from bot.flow_turns import pause_active
-from bot.messages import Choice, Outgoing
+from bot.invite import InviteLink, invite_link
+from bot.messages import Attachment, Choice, Outgoing
 from bot.turn import Turn
 from flows.catalogue import Texts
+from storage.reports.qr import qr_png
 from storage.workshop_codes import display_code
 
 WORKSHOP_FLOWS = ("preatelier", "facteurs")
@@ -85,15 +91,41 @@ def flow_chosen(turn: Turn, args: str) -> list[Outgoing]:
         return [turn.say("workshop.create.flow_invalid")]
     turn.conv.set_state(workshop_draft=None)
     workshop = turn.conv.workshops.create(draft["title"], flow_id, turn.user_key)
-    return created_messages(turn.texts, draft["title"], display_code(workshop.code), flow_id)
+    code = display_code(workshop.code)
+    link = invite_link(turn.incoming.channel, turn.incoming.bot_address, code)
+    if link is not None:
+        texts, title = turn.texts, draft["title"]
+        # Drawn after the commit (about 20 ms), never while the person's lock is held.
+        turn.after_commit.append(lambda: [qr_message(texts, title, code, link)])
+    return created_messages(turn.texts, draft["title"], code, flow_id, link)
 
 
-def created_messages(texts: Texts, title: str, code: str, flow_id: str) -> list[Outgoing]:
+def created_messages(texts: Texts, title: str, code: str, flow_id: str,
+                     link: InviteLink | None = None) -> list[Outgoing]:
+    """What the facilitator reads, then the invitation to forward (the last message)."""
     minutes = f"workshop.minutes.{flow_id}"
     if not texts.has(minutes):
         minutes = "workshop.minutes.other"
     return [
         Outgoing(text=texts("workshop.create.done", title=title, code=code)),
         Outgoing(text=texts("workshop.create.invitation", title=title, code=code,
-                            minutes=texts(minutes))),
+                            minutes=texts(minutes), how=how_to_join(texts, code, link))),
     ]
+
+
+def how_to_join(texts: Texts, code: str, link: InviteLink | None) -> str:
+    if link is None:
+        return texts("workshop.create.how_code", code=code)
+    return texts(f"workshop.create.how_{link.channel}", link=link.url, code=code)
+
+
+def qr_caption(texts: Texts, title: str, code: str, link: InviteLink) -> str:
+    """The picture's text alternative: what it is, and where it leads."""
+    key = "workshop.create.qr_caption_matrix" if link.needs_code else "workshop.create.qr_caption"
+    return texts(key, title=title, link=link.url, code=code)
+
+
+def qr_message(texts: Texts, title: str, code: str, link: InviteLink) -> Outgoing:
+    picture = Attachment(f"atelier-{code}-qr.png", qr_png(link.url), "image/png",
+                         qr_caption(texts, title, code, link))
+    return Outgoing(image=picture)

@@ -1,6 +1,7 @@
 """Workshop commands of participants and facilitators.
 
-``/rejoindre CODE`` starts the workshop's questionnaire; ``/synthese CODE [format]``
+``/rejoindre CODE`` starts the workshop's questionnaire, and so does ``/start
+atelier_CODE``, what Telegram sends when an invitation link is opened; ``/synthese CODE [format]``
 gives the facilitator the synthesis without names; ``/cofacilitateur`` shares it.
 
 Whatever the reason a synthesis is refused (unknown code, or not one's workshop),
@@ -13,6 +14,7 @@ import logging
 import secrets
 
 from bot.flow_turns import bubbles, start_flow
+from bot.invite import code_from_payload, invite_link
 from bot.messages import Attachment, Outgoing
 from bot.notice import notice_once
 from bot.turn import Turn
@@ -46,7 +48,7 @@ def _braked(turn: Turn) -> Outgoing | None:
     return turn.say("workshop.join.braked", minutes=minutes)
 
 
-def join(turn: Turn, args: str) -> list[Outgoing]:
+def join(turn: Turn, args: str, *, unknown: str = "workshop.join.unknown") -> list[Outgoing]:
     if not args:
         return [turn.say("workshop.join.usage")]
     braked = _braked(turn)
@@ -56,7 +58,7 @@ def join(turn: Turn, args: str) -> list[Outgoing]:
     workshop = store.find(args)
     if workshop is None:
         store.record_wrong_code(turn.user_key)
-        return [turn.say("workshop.join.unknown")]
+        return [turn.say(unknown)]
     if not workshop.is_open(turn.conv.now):
         return [turn.say("workshop.join.closed", title=workshop.title)]
     flow = turn.flows.get(workshop.flow_id)
@@ -66,6 +68,19 @@ def join(turn: Turn, args: str) -> list[Outgoing]:
     if store.has_joined(workshop.id, turn.user_key) == "completed":
         preface.append(turn.say("workshop.join.again"))
     return start_flow(turn, flow, workshop_id=workshop.id, preface=tuple(preface))
+
+
+def join_by_link(turn: Turn, payload: str) -> list[Outgoing]:
+    """``/start atelier_CODE``: exactly ``/rejoindre CODE`` (privacy notice first for a
+    newcomer). A payload that carries no code counts as a wrong code, brake included."""
+    code = code_from_payload(payload)
+    if code is not None:
+        return join(turn, code, unknown="workshop.join.unknown_link")
+    braked = _braked(turn)
+    if braked is not None:
+        return [braked]
+    turn.conv.workshops.record_wrong_code(turn.user_key)
+    return [turn.say("workshop.join.unknown_link")]
 
 
 def synthesis(turn: Turn, args: str) -> list[Outgoing]:
@@ -89,19 +104,23 @@ def synthesis(turn: Turn, args: str) -> list[Outgoing]:
     data = workshop_synthesis(store, workshop, turn.flows, GroupLabels.from_texts(texts))
     if data is None:
         return [turn.say("workshop.join.unavailable")]
+    link = invite_link(turn.incoming.channel, turn.incoming.bot_address, data.code)
+    url = link.url if link else None
     if fmt:
-        turn.after_commit.append(lambda: [synthesis_file(data, fmt, texts)])
+        turn.after_commit.append(lambda: [synthesis_file(data, fmt, texts, join_link=url)])
         return []
     replies = chat_messages(data)
     replies.append(turn.say("workshop.synthesis.formats_hint", code=data.code))
     # Drawing takes a moment: after the commit, so the person's lock is not held meanwhile.
-    turn.after_commit.append(lambda: _pictures_and_page(data, texts))
+    turn.after_commit.append(lambda: _pictures_and_page(data, texts, url))
     return replies
 
 
-def _pictures_and_page(data: WorkshopSynthesis, texts: Texts) -> list[Outgoing]:
+def _pictures_and_page(data: WorkshopSynthesis, texts: Texts,
+                       join_link: str | None) -> list[Outgoing]:
     drawn = charts(data, texts)
-    return [*chart_messages(data, drawn), synthesis_file(data, "html", texts, drawn)]
+    return [*chart_messages(data, drawn),
+            synthesis_file(data, "html", texts, drawn, join_link=join_link)]
 
 
 def chat_messages(data: WorkshopSynthesis) -> list[Outgoing]:
@@ -123,10 +142,10 @@ def chart_messages(data: WorkshopSynthesis, drawn: list[Chart]) -> list[Outgoing
 
 
 def synthesis_file(data: WorkshopSynthesis, fmt: str, texts: Texts,
-                   drawn: list[Chart] | None = None) -> Outgoing:
+                   drawn: list[Chart] | None = None, join_link: str | None = None) -> Outgoing:
     if fmt == "html" and drawn is None:
         drawn = charts(data, texts)
-    document = render_synthesis(data, fmt, texts, drawn or ())
+    document = render_synthesis(data, fmt, texts, drawn or (), join_link)
     caption = texts("synthesis.caption", title=data.title, format=fmt.upper())
     return Outgoing(file=Attachment(document.filename, document.content, document.mime_type,
                                     caption))

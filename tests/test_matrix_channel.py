@@ -193,6 +193,8 @@ async def test_bot_ignores_its_own_messages(synapse: SynapseServer) -> None:
             await alice.wait_for(answers_to(alice, room, probe), what="an answer to alice")
         assert own.event_id not in [incoming.message_id for incoming in assistant.seen]
         assert assistant.texts_for(room) == ["/start", "et moi ?"]
+        # Each message tells the core how people reach the bot, for invitation links.
+        assert {incoming.bot_address for incoming in assistant.seen} == {bot}
 
 
 async def test_shared_room_answers_only_what_is_addressed_to_the_bot_per_person(

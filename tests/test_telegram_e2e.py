@@ -10,6 +10,7 @@ of the next question, and the export as a document are checked on the way.
 from __future__ import annotations
 
 import asyncio
+import html
 import os
 import re
 import signal
@@ -233,3 +234,78 @@ async def test_facteurs_by_buttons_across_restarts_then_export(
     assert "Traceback" not in bot.logs(), bot.logs()[-3000:]
     assert tg.token not in bot.logs(), "the token never appears in the logs"
     assert PROJECT not in bot.logs(), "message contents never appear in the logs"
+
+
+def _plain(call: Call) -> str:
+    """A sent message as the person reads it (HTML tags and entities removed)."""
+    text = str(call.params.get("text") or call.params.get("caption") or "")
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+async def _replies(tg: FakeTelegram, chat: int, before: int, quiet: float = 1.0) -> list[Call]:
+    """What the bot sent to ``chat`` after ``before`` messages, once it has been silent."""
+    await tg.wait_for(lambda _: len(tg.messages_to(chat)) > before, timeout=30)
+    count, since = -1, time.monotonic()
+    while time.monotonic() - since < quiet:
+        if len(tg.messages_to(chat)) != count:
+            count, since = len(tg.messages_to(chat)), time.monotonic()
+        await asyncio.sleep(0.05)
+    return tg.messages_to(chat)[before:]
+
+
+async def test_invitation_link_and_qr_then_two_people_join_by_start_payload(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    anim, alice, bob, eve = 5001, 5002, 5003, 5004
+    t = texts()
+    bot = BotProcess(tg, tmp_path)
+    await bot.start()
+    try:
+        await tg.send_text(anim, "/atelier Fresque de l'engagement local")
+        await _replies(tg, anim, 0)
+        before = len(tg.messages_to(anim))
+        await tg.send_text(anim, "1")
+        created = await _replies(tg, anim, before)
+        code = re.search(r"\b([2-9A-Z]{3}-[2-9A-Z]{3}-[2-9A-Z]{3})\b", _plain(created[0]))
+        assert code, [_plain(c) for c in created]
+        link = f"https://t.me/{tg.username}?start=atelier_{code.group(1).replace('-', '')}"
+        assert link in _plain(created[1]) and f"/rejoindre {code.group(1)}" in _plain(created[1])
+        [photo] = [c for c in created if c.method == "sendPhoto"]
+        _, png, _ = photo.files["photo"]
+        read = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
+        assert read == [link], read  # what a phone's camera reads is the link
+        assert link in _plain(photo)  # the caption is the picture's text alternative
+
+        # Bob has used the bot before (and read the notice then); Alice never has.
+        await tg.send_text(bob, "/facteurs")
+        bob_before = len(await _replies(tg, bob, 0))
+        notice = "Vos données"
+        welcome = t("workshop.join.welcome", title="Fresque de l'engagement local")
+        payload = link.rpartition("=")[2]
+        await tg.send_text(alice, f"/start {payload}")
+        joined = [_plain(c) for c in await _replies(tg, alice, 0)]
+        assert joined[0].startswith(notice), joined  # the privacy notice first
+        assert joined[1] == welcome and "(1/" in joined[-1], joined
+        await tg.send_text(bob, f"/start {payload}")
+        joined = [_plain(c) for c in await _replies(tg, bob, bob_before)]
+        assert welcome in joined and not any(j.startswith(notice) for j in joined), joined
+
+        # A wrong payload: the polite refusal of a wrong code, nothing else.
+        await tg.send_text(eve, "/start atelier_ZZZZZZZZZ")
+        refused = [_plain(c) for c in await _replies(tg, eve, 0)]
+        assert refused == [html.unescape(t("workshop.join.unknown_link"))], refused
+
+        # Both joined, as with /rejoindre: the facilitator's synthesis counts two.
+        before = len(tg.messages_to(anim))
+        await tg.send_text(anim, f"/synthese {code.group(1)} json")
+        [document] = [c for c in await _replies(tg, anim, before) if c.method == "sendDocument"]
+        assert b'"participants": 2' in document.files["document"][1]
+    finally:
+        if bot.proc is not None:
+            await bot.stop()
+    assert "Traceback" not in bot.logs(), bot.logs()[-3000:]

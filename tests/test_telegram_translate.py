@@ -46,6 +46,7 @@ def test_private_text_becomes_an_incoming_with_pseudonymous_key() -> None:
         chat_id="5",
         text="Qu'est-ce qu'une SCIC ?",
         message_id="42",
+        bot_address=ME.username,  # for the invitation links the core writes
     )
 
 
@@ -109,6 +110,7 @@ def test_button_press_carries_the_payload_unchanged() -> None:
         chat_id="5",
         payload="facteurs:v1:climat:3",
         message_id="43",
+        bot_address=ME.username,  # for the invitation links the core writes
     )
 
 

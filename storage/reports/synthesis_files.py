@@ -17,6 +17,7 @@ from typing import Any
 
 from flows.numbers import percent
 from storage.reports.exports import MIME_TYPES, csv_safe
+from storage.reports.qr import qr_svg_data_uri
 from storage.reports.render import render
 from storage.reports.synthesis_model import WorkshopSynthesis
 
@@ -32,9 +33,11 @@ class SynthesisDocument:
 
 
 def render_synthesis(synthesis: WorkshopSynthesis, fmt: str, texts: Texts,
-                     charts: Sequence[tuple[str, str, bytes]] = ()) -> SynthesisDocument:
+                     charts: Sequence[tuple[str, str, bytes]] = (),
+                     join_link: str | None = None) -> SynthesisDocument:
     """The synthesis as a file. ``charts`` (kind, title, PNG) are embedded in HTML only,
-    each in its section (``categories``, ``factors``)."""
+    each in its section (``categories``, ``factors``); so is ``join_link``, the
+    invitation link, with its QR code, to project while the workshop is open."""
     if fmt == "json":
         text = json.dumps(synthesis.to_json(), ensure_ascii=False, indent=2)
     elif fmt == "csv":
@@ -44,7 +47,9 @@ def render_synthesis(synthesis: WorkshopSynthesis, fmt: str, texts: Texts,
     elif fmt == "html":
         images = {kind: {"title": t, "b64": base64.b64encode(png).decode()}
                   for kind, t, png in charts}
-        text = render("workshop/synthesis.html.j2", s=synthesis, charts=images)
+        join_qr = qr_svg_data_uri(join_link) if join_link else None
+        text = render("workshop/synthesis.html.j2", s=synthesis, charts=images,
+                      join_link=join_link, join_qr=join_qr)
     else:
         raise ValueError(fmt)
     name = f"atelier-{synthesis.code}-synthese.{fmt}"

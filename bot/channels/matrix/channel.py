@@ -88,7 +88,7 @@ class MatrixChannel(Handlers):
             await self.session.new_device()
             self.machine = await start_machine(self.client, stores, secret)
         self.sender = Sender(self.client)
-        self.replier = Replier(self.assistant, self.kv, self.sender)
+        self.replier = Replier(self.assistant, self.kv, self.sender, str(self.client.mxid))
         signing = CrossSigning(self.client, self.machine, self.kv,
                                SealedBox(secret, "recovery key"), self.settings.matrix_password)
         try:

@@ -31,8 +31,10 @@ UTD_KEY = "matrix:utd:{}"
 
 
 class Replier:
-    def __init__(self, assistant: Handles, kv: KeyValue, sender: Sender) -> None:
+    def __init__(self, assistant: Handles, kv: KeyValue, sender: Sender, me: str = "") -> None:
         self.assistant = assistant
+        self.me = me
+        """The bot's user id, for the invitation links the core writes."""
         self.kv = kv
         self.sender = sender
         self.undecryptable_count = 0
@@ -119,5 +121,5 @@ class Replier:
     def incoming(self, sender: str, room_id: str, event_id: str, **what: Any) -> Incoming:
         return Incoming(
             channel=CHANNEL, user_key=self.assistant.user_key(CHANNEL, sender),
-            chat_id=room_id, message_id=event_id, **what,
+            chat_id=room_id, message_id=event_id, bot_address=self.me or None, **what,
         )
