@@ -36,9 +36,15 @@ _LEADING = {"la", "le", "les", "l", "en", "dans", "du", "de", "des", "d", "au", 
 _ANCHORS = {"en", "dans", "a", "au", "aux", "de", "du", "des", "d", "sur", "region",
             "departement"}
 _ARTICLES = {"le", "la", "l", "les"}
-_COMMON_WORDS = {"centre", "reunion", "la reunion", "sud", "region sud"}
+_COMMON_WORDS = {"centre", "reunion", "la reunion", "sud", "region sud", "aura"}
 """Region names or aliases that are also ordinary words: in a question, they count only
-after « en », « à », « dans »… (« à La Réunion », not « une réunion publique »)."""
+after « en », « à », « dans »… (« à La Réunion », not « une réunion publique », nor
+« il y aura »)."""
+_POSTCODE_IN_QUESTION = re.compile(
+    r"(?:\b(?:à|a|en|dans|cp|postal)\s+|\b[A-ZÀ-Ý][\w'’-]+\s+)(\d{5})\b"
+    r"(?!\s*(?:€|euros?\b|eur\b|k\b|habitants\b))")
+"""A postcode inside a question: after « à », « en »… or a town name (« Rennes 35000 »),
+never an amount (« un prêt de 50000 euros » is not the Manche)."""
 _POSTCODE = re.compile(r"^\d{5}$")
 _CODE = re.compile(r"^(\d{1,3}|2a|2b)$")
 _OUTSIDE_POSTCODES = {"97133", "97150"}
@@ -158,15 +164,15 @@ class Places:
 
     def find_in(self, question: str) -> Place | None:
         """The place a question names, or None: exact names only, never a typo."""
+        for postcode in _POSTCODE_IN_QUESTION.findall(question):
+            found = self._postcode(postcode)
+            if found.place is not None:
+                return found.place
         words = normalise(question).split()
         for i, word in enumerate(words):
-            if _POSTCODE.match(word):
-                found = self._postcode(word)
-                if found.place is not None:
-                    return found.place
             anchored = i > 0 and (words[i - 1] in _ANCHORS or (
                 words[i - 1] in _ARTICLES and i > 1 and words[i - 2] in _ANCHORS))
-            if anchored and _CODE.match(word) and words[i - 1] in _ARTICLES | {"departement"}:
+            if anchored and _CODE.match(word) and words[i - 1] in {"le", "departement"}:
                 found = self._code(word)
                 if found.place is not None:
                     return found.place

@@ -210,6 +210,8 @@ def test_places_outside_the_regions_are_said_so(places, typed):
         ("DLA à La Réunion", "974"),
         ("urscop dans le 35", "35"),
         ("créer une scop à Rennes 35000", "35"),
+        ("une SCIC à 29200", "29"),
+        ("la cress dans le département 2A", "2A"),
         ("france active en PACA", "provence-alpes-cote-d-azur"),
         ("la cress de la Somme", "80"),
         ("cress du Centre-Val de Loire", "centre-val-de-loire"),
@@ -224,7 +226,10 @@ def test_a_place_named_in_a_question(places, question, key):
     "question",
     ["c'est quoi la cress", "la somme des subventions", "une réunion publique",
      "loi 2014 article 6", "le centre social du quartier", "un lot de matériel",
-     "qui contacter pour creer une scop", "bretagn cress"],
+     "qui contacter pour creer une scop", "bretagn cress",
+     "qui contacter pour un prêt de 50000 euros", "garantie pour 20000 €",
+     "qui contacter pour un financement de 35000", "il y aura une cress",
+     "dla pour une asso de 12 salariés", "un DLA dans les 10 jours", "la cress en 2024"],
 )
 def test_no_place_is_read_into_an_ordinary_question(places, question):
     assert places.find_in(question) is None
