@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flows.yamlsource import ContentError
 from knowledge.places import Places
@@ -237,3 +239,17 @@ def test_no_place_is_read_into_an_ordinary_question(places, question):
 
 def test_the_file_is_where_the_loader_reads_it():
     assert TERRITORIES_FILE.name == "territories.fr.yaml" and TERRITORIES_FILE.is_file()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80))
+def test_any_text_gets_an_answer_and_never_an_error(typed):
+    places = _PLACES
+    found = places.find(typed)
+    assert found.status in {"found", "ambiguous", "unknown", "outside"}
+    assert (found.place is not None) == (found.status == "found")
+    assert (len(found.candidates) >= 1) == (found.status == "ambiguous")
+    places.find_in(typed)
+
+
+_PLACES = Places(load_territories())
