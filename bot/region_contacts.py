@@ -44,8 +44,8 @@ def render(found: RegionalContacts, texts: Texts, asked: bool) -> str:
         lines = [texts("region.contacts_stored", region=region, place=found.place.label)]
     lines += [_line(contact, texts) for contact in found.contacts]
     if found.directories:
-        if found.contacts:
-            lines.append(texts("region.directory_intro"))
+        key = "region.directory_intro" if found.contacts else "region.directory_only_intro"
+        lines.append(texts(key))
         lines += [_line(directory, texts) for directory in found.directories]
     return "\n".join(lines)
 

@@ -169,6 +169,7 @@ async def test_a_region_without_a_regional_dla_gets_the_national_directory(bot, 
     await alice.say("qui contacter pour un DLA")
     said = alice.text()
     assert INFO_DLA in said and "dla-grandest" not in said
+    assert "consultez l'annuaire national :" in said  # not presented as a Breton body
 
 
 async def test_a_place_in_the_question_wins_and_is_not_stored(bot, alice):
