@@ -24,6 +24,7 @@ from flows.registry import check_flows, load_flows
 from flows.views import views_from_state
 from flows.yamlsource import ContentError
 from knowledge.base import check_knowledge, load_knowledge
+from knowledge.territories import check_territories
 from storage.records import Participation
 from storage.reports.render import TEMPLATE_DIR, environment, has_template, render
 from storage.reports.synthesis import (
@@ -128,6 +129,7 @@ def run_checks(verbose: bool = False) -> int:
         problems.append(str(exc))
     kb_problems = check_knowledge()
     problems.extend(str(p) for p in kb_problems)
+    problems.extend(str(p) for p in check_territories())
     content: Content | None = None
     if texts is not None and not flow_problems:
         # Templates are checked even when an entry is wrong: every problem at once.

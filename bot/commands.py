@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot import privacy, routes, workshop_create, workshop_routes
+from bot import privacy, region, routes, workshop_create, workshop_routes
 from bot.messages import Outgoing
 from bot.turn import Confirmation, Handler, Turn
 
@@ -37,6 +37,10 @@ COMMANDS: Mapping[str, Handler] = {
     "mesdonnees": privacy.my_data,
     "mesdonnées": privacy.my_data,
     "oublier": privacy.forget,
+    "region": region.region,
+    "région": region.region,
+    "departement": region.region,
+    "département": region.region,
 }
 
 ALIASES: Mapping[str, str] = {

@@ -17,7 +17,9 @@ from flows.registry import load_flows
 from flows.summaries import SUMMARISERS
 from flows.summaries.base import Summariser, SummaryInput
 from knowledge.base import KnowledgeBase, load_knowledge
+from knowledge.places import Places
 from knowledge.statut_summary import statut_summariser
+from knowledge.territories import load_territories
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class Content:
     summarisers: Mapping[str, Summariser]
     """Summary name (a flow's ``summary:``) → the function that computes it."""
     retention_days: int = 365
+    places: Places | None = None
+    """The regional directory and its lookup (``/region``, regional contacts)."""
     flow_commands: Mapping[str, Flow] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -42,10 +46,12 @@ class Content:
 
 
 def load_content(retention_days: int = 365, knowledge: KnowledgeBase | None = None) -> Content:
-    """Flows, catalogue, knowledge base and summaries, each read and validated once."""
+    """Flows, catalogue, knowledge base, regional directory and summaries, each read and
+    validated once."""
     kb = knowledge if knowledge is not None else load_knowledge()
     return Content(flows=load_flows(), texts=texts(), knowledge=kb,
-                   summarisers=summarisers(kb), retention_days=retention_days)
+                   summarisers=summarisers(kb), retention_days=retention_days,
+                   places=Places(load_territories()))
 
 
 def summarisers(kb: KnowledgeBase | None) -> dict[str, Summariser]:

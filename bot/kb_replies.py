@@ -44,10 +44,13 @@ def _payload(value: str) -> str:
 _COMPARES = re.compile(r"\b(ou|ou bien|plutot|plutôt|versus|vs|difference|différence)\b")
 
 
-def answer_messages(kb: KnowledgeBase, result: KbResult, text: Texts) -> list[Outgoing]:
-    """Reply to a free question: an answer, « vouliez-vous dire… » or « je ne sais pas »."""
+def answer_messages(kb: KnowledgeBase, result: KbResult, text: Texts,
+                    extra: str = "") -> list[Outgoing]:
+    """Reply to a free question: an answer, « vouliez-vous dire… » or « je ne sais pas ».
+
+    ``extra``: lines for the answer, before its question (the regional contacts)."""
     if result.status == "answer" and result.answers:
-        replies = [_entry_bubble(kb, result.answers[0].entry, text)]
+        replies = [_entry_bubble(kb, result.answers[0].entry, text, extra)]
         if result.answers[0].entry.kind == "forme" and _COMPARES.search(result.query.lower()):
             # « asso ou coop ? »: one card cannot compare; the advisor can. Said first,
             # so that the card and its question stay last.
@@ -76,12 +79,13 @@ def unknown_messages(suggestions: list[Entry], text: Texts) -> list[Outgoing]:
     return [Outgoing(text="\n".join(lines), choices=choices)]
 
 
-def entry_messages(kb: KnowledgeBase, entry_id: str, text: Texts) -> list[Outgoing]:
+def entry_messages(kb: KnowledgeBase, entry_id: str, text: Texts,
+                   extra: str = "") -> list[Outgoing]:
     """The short answer of one entry (button ``kb:show:<id>``)."""
     entry = kb.get(entry_id)
     if entry is None:
         return [Outgoing(text=text("missing_entry"))]
-    return [_entry_bubble(kb, entry, text)]
+    return [_entry_bubble(kb, entry, text, extra)]
 
 
 def details_messages(kb: KnowledgeBase, entry_id: str, text: Texts) -> list[Outgoing]:
@@ -125,7 +129,7 @@ def feedback_thanks(helpful: bool, text: Texts) -> list[Outgoing]:
     return [Outgoing(text=text("feedback.helpful" if helpful else "feedback.unhelpful"))]
 
 
-def _entry_bubble(kb: KnowledgeBase, entry: Entry, text: Texts) -> Outgoing:
+def _entry_bubble(kb: KnowledgeBase, entry: Entry, text: Texts, extra: str = "") -> Outgoing:
     choices = [Choice(text("answer.more"), more_payload(entry.id))]
     related = text("answer.related")
     choices += [
@@ -136,7 +140,8 @@ def _entry_bubble(kb: KnowledgeBase, entry: Entry, text: Texts) -> Outgoing:
         Choice(text("answer.helpful"), feedback_payload(entry.id, True)),
         Choice(text("answer.unhelpful"), feedback_payload(entry.id, False)),
     ]
-    body = f"{spell_out(entry.answer)}\n\n{text('answer.ask_feedback')}"
+    answer = spell_out(entry.answer) + (f"\n\n{extra}" if extra else "")
+    body = f"{answer}\n\n{text('answer.ask_feedback')}"
     return Outgoing(text=body, choices=tuple(choices))
 
 

@@ -10,6 +10,7 @@ from bot import kb_replies
 from bot.flow_turns import continue_flow, pause_active
 from bot.menu import menu_text
 from bot.messages import Attachment, Outgoing
+from bot.region_contacts import regional_note
 from bot.turn import Handler, Turn
 from flows.folding import fold
 from storage.reports.exports import EXPORT_FORMATS, build_export
@@ -103,9 +104,12 @@ def free_text(turn: Turn, text: str) -> list[Outgoing]:
     turn.conv.set_state(last_question=text[:500])
     if result.status == "unknown":
         turn.conv.record_kb_gap(text, "unknown")
-    elif result.status == "answer":
-        turn.conv.set_state(last_entry=result.answers[0].entry.id)
-    return kb_replies.answer_messages(kb, result, texts)
+    extra = ""
+    if result.status == "answer":
+        entry = result.answers[0].entry
+        turn.conv.set_state(last_entry=entry.id)
+        extra = regional_note(turn.content, entry, text, turn.conv.territory)
+    return kb_replies.answer_messages(kb, result, texts, extra)
 
 
 def payload(turn: Turn, data: str) -> list[Outgoing]:
@@ -117,10 +121,21 @@ def payload(turn: Turn, data: str) -> list[Outgoing]:
             case ["kb", "more", entry_id]:
                 return kb_replies.details_messages(kb, entry_id, texts)
             case ["kb", "show", entry_id]:
-                return kb_replies.entry_messages(kb, entry_id, texts)
+                return kb_replies.entry_messages(kb, entry_id, texts,
+                                                 _note(turn, entry_id))
             case ["kb", "fb", sign, entry_id]:
                 if sign == "-":
                     question = turn.conv.state.get("last_question") or entry_id
                     turn.conv.record_kb_gap(question, "unhelpful", entry_id)
                 return kb_replies.feedback_thanks(sign == "+", texts)
     return [turn.say("choices.stale")]
+
+
+def _note(turn: Turn, entry_id: str) -> str:
+    """The regional lines for an entry chosen by button, read with the last question."""
+    kb = turn.content.knowledge
+    entry = kb.get(entry_id) if kb is not None else None
+    if entry is None:
+        return ""
+    question = str(turn.conv.state.get("last_question") or "")
+    return regional_note(turn.content, entry, question, turn.conv.territory)

@@ -69,6 +69,8 @@ class User(Base):
     active_session_id: Mapped[int | None] = mapped_column(Integer, default=None)
     """The session the person's next answer goes to (no foreign key: ``flow_sessions``
     already points here, and a pointer left dangling only means « none »)."""
+    territory: Mapped[str | None] = mapped_column(String(40), default=None)
+    """Where the person said they are (``/region``): a department code, else a region id."""
 
 
 class Workshop(Base):

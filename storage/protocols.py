@@ -88,6 +88,14 @@ class Conversation(Protocol):
     def set_state(self, **changes: Any) -> None:
         """Change the conversation context; a None value removes its key."""
         ...
+    @property
+    def territory(self) -> str | None:
+        """Where the person said they are (``/region``): a department code (« 35 »,
+        « 2A ») or a region id (« bretagne »); None when they have not said."""
+        ...
+    def set_territory(self, key: str | None) -> None:
+        """Keep the person's place with their data; None removes it."""
+        ...
     def active_session(self) -> SessionRecord | None:
         """The session in progress the next answer goes to (loaded with the person)."""
         ...

@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import inspect, text
 
 from bot.config import Settings
 from bot.core import Assistant
@@ -50,3 +51,47 @@ async def test_a_database_of_the_first_version_is_upgraded_and_its_conversations
         return found
 
     assert await asyncio.to_thread(differences) == []  # the models are the migrated schema
+
+
+def _downgrade(url: str, target: str) -> None:
+    engine = create_sync_engine(url)
+    with engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.attributes["connection"] = conn
+        command.downgrade(config, target)
+    engine.dispose()
+
+
+async def test_the_territory_column_comes_and_goes_without_touching_people(
+    sqlite_url: str,
+) -> None:
+    """0004_user_region: a nullable column up, dropped down; the person's row stays."""
+    def columns() -> set[str]:
+        engine = create_sync_engine(sqlite_url)
+        with engine.connect() as conn:
+            found = {c["name"] for c in inspect(conn).get_columns("users")}
+        engine.dispose()
+        return found
+
+    def run(sql: str, **params: object) -> list[tuple[object, ...]]:
+        engine = create_sync_engine(sqlite_url)
+        with engine.begin() as conn:
+            result = conn.execute(text(sql), params)
+            rows = [tuple(r) for r in result] if result.returns_rows else []
+        engine.dispose()
+        return rows
+
+    await asyncio.to_thread(_alembic, sqlite_url, "0003")
+    assert "territory" not in await asyncio.to_thread(columns)
+    await asyncio.to_thread(run, "INSERT INTO users (key, created_at, last_seen_at, state) "
+                            "VALUES ('k', '2026-12-01', '2026-12-01', '{}')")
+    await asyncio.to_thread(_alembic, sqlite_url, "0004_user_region")
+    assert "territory" in await asyncio.to_thread(columns)
+    assert await asyncio.to_thread(run, "SELECT key, territory FROM users") == [("k", None)]
+    await asyncio.to_thread(run, "UPDATE users SET territory = '35'")
+    await asyncio.to_thread(_downgrade, sqlite_url, "0003")
+    assert "territory" not in await asyncio.to_thread(columns)
+    assert await asyncio.to_thread(run, "SELECT key FROM users") == [("k",)]
+    await asyncio.to_thread(_alembic, sqlite_url, "head")
+    assert await asyncio.to_thread(run, "SELECT key, territory FROM users") == [("k", None)]

@@ -196,3 +196,38 @@ async def test_forgetting_leaves_no_session_and_no_person(store):
     await store.conversation("u", lambda conv: conv.forget())
     assert not await store.user_exists("u")
     assert await store.user_sessions("u") == []
+
+
+async def test_the_territory_is_kept_changed_reported_removed_and_forgotten(store):
+    """``/region``: the place is kept with the person, alone or with other changes."""
+    assert await store.conversation("u", lambda conv: conv.territory) is None
+    await store.conversation("u", lambda conv: conv.set_territory("35"))
+    assert await store.conversation("u", lambda conv: conv.territory) == "35"
+
+    def change(conv: Conversation) -> None:
+        conv.set_territory("bretagne")
+        conv.set_state(choices=["/aide"])
+
+    await store.conversation("u", change)
+    assert await store.conversation("u", lambda conv: conv.territory) == "bretagne"
+    assert await store.conversation("other", lambda conv: conv.territory) is None
+
+    def fails(conv: Conversation) -> None:
+        conv.set_territory("2A")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await store.conversation("u", fails)
+    assert await store.conversation("u", lambda conv: conv.territory) == "bretagne"
+
+    def reported(conv: Conversation) -> object:
+        conv.set_territory("2A")  # as things stand, this message included
+        return conv.personal_data()["user"]["territory"]
+
+    assert await store.conversation("u", reported) == "2A"
+    await store.conversation("u", lambda conv: conv.set_territory(None))
+    assert await store.conversation("u", lambda conv: conv.territory) is None
+    await store.conversation("u", lambda conv: conv.set_territory("974"))
+    await store.conversation("u", lambda conv: conv.forget())
+    assert not await store.user_exists("u")
+    assert await store.conversation("u", lambda conv: conv.territory) is None

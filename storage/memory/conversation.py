@@ -49,6 +49,13 @@ class MemoryConversation(OpenSessions):
             else:
                 self._user.state[key] = value
 
+    @property
+    def territory(self) -> str | None:
+        return self._user.territory
+
+    def set_territory(self, key: str | None) -> None:
+        self._user.territory = key
+
     def active_session(self) -> SessionRecord | None:
         active = self._user.active_session_id
         found = self.session(active) if active is not None else None

@@ -23,6 +23,7 @@ class UserRow:
     last_seen_at: datetime
     state: dict[str, Any] = field(default_factory=dict)
     active_session_id: int | None = None
+    territory: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

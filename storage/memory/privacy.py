@@ -22,7 +22,8 @@ def personal_data(t: Tables, user_key: str) -> dict[str, Any]:
     user = t.users.get(user_key)
     if user is not None:
         data["user"] = {"key": user.key, "created_at": _iso(user.created_at),
-                        "last_seen_at": _iso(user.last_seen_at), "state": dict(user.state)}
+                        "last_seen_at": _iso(user.last_seen_at), "state": dict(user.state),
+                        "territory": user.territory}
         for s in t.user_sessions(user.id):
             workshop = t.workshops.get(s.workshop_id) if s.workshop_id else None
             data["sessions"].append({

@@ -39,7 +39,7 @@ SESSION_COLUMNS = (S.id, S.user_id, S.flow_id, S.flow_version, S.status, S.histo
                    S.summary)
 _LOAD = (
     select(users.c.id, users.c.state, users.c.active_session_id, users.c.last_seen_at,
-           *SESSION_COLUMNS)
+           users.c.territory, *SESSION_COLUMNS)
     .select_from(users.outerjoin(flow_sessions, and_(
         S.id == users.c.active_session_id, S.user_id == users.c.id)))
     .where(users.c.key == bindparam("b_key"))
@@ -54,7 +54,7 @@ _SAVE_SESSION = (
 )
 _SAVE_USER = users.update().where(users.c.id == bindparam("b_id")).values(
     state=bindparam("b_state"), active_session_id=bindparam("b_active"),
-    last_seen_at=bindparam("b_seen"))
+    last_seen_at=bindparam("b_seen"), territory=bindparam("b_territory"))
 
 
 def session_record(row: Row[Any] | Sequence[Any], start: int = 0) -> SessionRecord:
@@ -94,9 +94,11 @@ def load(connection: Connection, user_key: str, now: datetime, worker: int,
     if row is None:  # a new person (SQLite): created, then read like the others
         _create(connection, user_key, now)
         row = connection.execute(_LOAD, key).one()
-    active = session_record(row, 4) if row[4] is not None else None
-    return SqlConversation(connection, user_key, row[0], dict(row[1] or {}), row[2], row[3],
-                           active, now, worker, event)
+    active = session_record(row, 5) if row[5] is not None else None
+    conversation = SqlConversation(connection, user_key, row[0], dict(row[1] or {}), row[2],
+                                   row[3], active, now, worker, event)
+    conversation.load_territory(row[4])
+    return conversation
 
 
 def _create(connection: Connection, user_key: str, now: datetime) -> None:
@@ -123,6 +125,12 @@ class SqlConversation(OpenSessions):
         self._replies: list[dict[str, Any]] | None = None
         self.forgotten = False
         self.workshops = SqlWorkshops(connection, now)
+        self._territory: str | None = None
+        self._stored_territory: str | None = None
+
+    def load_territory(self, territory: str | None) -> None:
+        """The stored place, read with the person (see :func:`load`)."""
+        self._territory = self._stored_territory = territory
 
     # --- context ------------------------------------------------------------------
 
@@ -136,6 +144,13 @@ class SqlConversation(OpenSessions):
                 self._state.pop(key, None)
             else:
                 self._state[key] = value
+
+    @property
+    def territory(self) -> str | None:
+        return self._territory
+
+    def set_territory(self, key: str | None) -> None:
+        self._territory = key
 
     # --- sessions -----------------------------------------------------------------
 
@@ -208,6 +223,7 @@ class SqlConversation(OpenSessions):
         data = personal_data(self._connection, self.user_key)
         if data["user"] is not None:  # as things stand now, this message included
             data["user"]["state"] = dict(self._state)
+            data["user"]["territory"] = self._territory
         return data
 
     def forget(self) -> None:
@@ -237,10 +253,11 @@ class SqlConversation(OpenSessions):
             })
         state, active, seen = self._stored
         stale = seen < self.now - LAST_SEEN_STEP
-        if stale or self._state != state or self._active_id != active:
+        moved = self._territory != self._stored_territory
+        if stale or moved or self._state != state or self._active_id != active:
             connection.execute(_SAVE_USER, {
                 "b_id": self._user_id, "b_state": self._state, "b_active": self._active_id,
-                "b_seen": self.now if stale else seen,
+                "b_seen": self.now if stale else seen, "b_territory": self._territory,
             })
 
     def _claim(self, event: EventRef) -> None:

@@ -55,7 +55,8 @@ def personal_data(c: Connection, user_key: str) -> dict[str, Any]:
     user = c.execute(select(users).where(users.c.key == user_key)).first()
     if user is not None:
         data["user"] = {"key": user.key, "created_at": _iso(user.created_at),
-                        "last_seen_at": _iso(user.last_seen_at), "state": dict(user.state or {})}
+                        "last_seen_at": _iso(user.last_seen_at), "state": dict(user.state or {}),
+                        "territory": user.territory}
         titles = {row.id: {"code": display_code(row.code), "title": row.title}
                   for row in c.execute(select(W.id, W.code, W.title))}
         for row in c.execute(select(flow_sessions).where(S.user_id == user.id).order_by(S.id)):
