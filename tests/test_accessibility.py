@@ -1,0 +1,112 @@
+"""Every HTML document Coopbot hands out passes axe-core at WCAG 2.1 AA, 0 violations.
+
+Public bodies must publish accessible documents (RGAA). The documents are built by the
+shipped code from realistic data: a completed session of each guided flow exported as
+``/export html`` (one page per flow, one page with every flow and one with a session
+still in progress), and a workshop synthesis with several actor categories and free
+answers containing « < & > ». axe-core runs in the headless Chromium (tests/a11y_harness).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.check import synthetic_answers
+from bot.testing import shared_content
+from bot.workshop_routes import charts
+from flows.model import Flow
+from storage.records import Answers, SessionRecord
+from storage.reports.exports import build_export
+from storage.reports.synthesis import render_synthesis
+from tests.a11y_harness import axe_check
+from tests.test_note_render_chromium import CADRAGE
+from tests.test_workshop_render import WORKSHOP_TEXTS, synthesis
+
+pytestmark = [pytest.mark.chromium, pytest.mark.node]
+
+TYPED = "Un budget < 5 000 € & des usagers > 200 : « on verra »"
+UPDATED = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)
+
+
+def flows_by_summary() -> dict[str, Flow]:
+    return {f.summary: f for f in shared_content().flows.values() if f.summary}
+
+
+def answers_for(flow: Flow) -> dict[str, Any]:
+    """A complete, varied answer set: scales spread over their range (so summaries have
+    brakes and levers, strong and weak articles), texts with characters to escape."""
+    if flow.summary == "cadrage":
+        return {**CADRAGE, "projet": "Réaménager la place du marché\n" + TYPED}
+    answers = synthetic_answers(flow)
+    for i, step in enumerate(s for s in flow.steps if s.id in answers):
+        if step.type == "scale":
+            answers[step.id] = 1 + i % len(step.options)
+        elif step.type == "text":
+            answers[step.id] = TYPED
+    return answers
+
+
+def record(flow: Flow, answers: dict[str, Any], status: str = "completed",
+           number: int = 1) -> SessionRecord:
+    comments = {next(iter(answers)): "Remarque <b>vérifiée</b> & validée"}
+    summary = shared_content().summarise(flow, answers, comments)
+    stored = {k: {"value": v, "at": UPDATED.isoformat(), **(
+        {"comment": comments[k]} if k in comments else {})} for k, v in answers.items()}
+    return SessionRecord(
+        id=number, user_id=1, flow_id=flow.id, flow_version=flow.version, status=status,
+        history=tuple(answers), selection=(), answers=Answers(stored), workshop_id=None,
+        started_at=UPDATED, updated_at=UPDATED, summary=summary,
+    )
+
+
+def export_html(records: list[SessionRecord]) -> str:
+    flows = {f.id: f for f in shared_content().flows.values()}
+    return build_export(records, flows, "html", "alice").content.decode("utf-8")
+
+
+def documents() -> dict[str, str]:
+    """Each kind of HTML document, by name."""
+    by_summary = flows_by_summary()
+    pages: dict[str, str] = {}
+    records = []
+    for n, (name, flow) in enumerate(sorted(by_summary.items()), start=1):
+        one = record(flow, answers_for(flow), number=n)
+        records.append(one)
+        pages[f"export {name}"] = export_html([one])
+    pages["export de tous les parcours"] = export_html(records)
+    cadrage = by_summary["cadrage"]
+    half = dict(list(answers_for(cadrage).items())[:5])
+    pages["export d'un cadrage en cours"] = export_html(
+        [record(cadrage, half, status="in_progress")])
+    pages["export sans session"] = export_html([])
+    data = synthesis(f"Atelier « Crest » {TYPED}")
+    page = render_synthesis(data, "html", WORKSHOP_TEXTS, charts(data, WORKSHOP_TEXTS))
+    pages["synthèse d'atelier"] = page.content.decode("utf-8")
+    return pages
+
+
+def test_every_html_document_has_no_wcag_21_aa_violation(tmp_path: Path) -> None:
+    pages = documents()
+    assert TYPED not in "".join(pages.values())                 # typed text stays escaped
+    reports = axe_check(pages, tmp_path)
+    assert set(reports) == set(pages)
+    for report in reports.values():
+        print(f"{report.name}: axe-core {report.axe_version}, {report.rules} rules checked, "
+              f"{report.passes} passed, {len(report.violations)} violations")
+        assert report.rules > 50
+    failing = [r.explain() for r in reports.values() if r.violations]
+    assert not failing, "\n\n".join(failing)
+
+
+def test_axe_does_find_violations_on_a_broken_page(tmp_path: Path) -> None:
+    """The harness is not blind: a page without lang, with a nameless image and pale
+    text has violations."""
+    broken = ('<!DOCTYPE html><html><head><title>x</title></head><body>'
+              '<img src="data:image/png;base64,iVBORw0KGgo="><p style="color:#bbb">pâle</p>'
+              '</body></html>')
+    [report] = axe_check({"cassée": broken}, tmp_path).values()
+    assert {"html-has-lang", "image-alt", "color-contrast"} <= {v["id"] for v in report.violations}
