@@ -95,11 +95,19 @@ def test_every_html_document_has_no_wcag_21_aa_violation(tmp_path: Path) -> None
     reports = axe_check(pages, tmp_path)
     assert set(reports) == set(pages)
     for report in reports.values():
-        print(f"{report.name}: axe-core {report.axe_version}, {report.rules} rules checked, "
-              f"{report.passes} passed, {len(report.violations)} violations")
+        print(f"{report.name}: axe-core {report.axe_version}, {report.rules} WCAG 2.1 A/AA "
+              f"rules checked, {report.passes} passed, {len(report.violations)} violations, "
+              f"{len(report.incomplete)} undecided; {report.best_practice_rules} best "
+              f"practices, {len(report.best_practice_violations)} violations")
         assert report.rules > 50
     failing = [r.explain() for r in reports.values() if r.violations]
     assert not failing, "\n\n".join(failing)
+    undecided = [f"{r.name}: {[v['id'] for v in r.incomplete]}" for r in reports.values()
+                 if r.incomplete]
+    assert not undecided, undecided          # e.g. a contrast axe could not compute
+    practices = [r.explain(best_practice=True) for r in reports.values()
+                 if r.best_practice_violations]
+    assert not practices, "\n\n".join(practices)   # one main landmark, heading order…
 
 
 def test_axe_does_find_violations_on_a_broken_page(tmp_path: Path) -> None:
