@@ -70,17 +70,19 @@ def needs_axe() -> None:
     pytest.skip(problem)
 
 
-def axe_check(pages: dict[str, str], tmp_path: Path) -> dict[str, AxeReport]:
-    """Run axe-core with the WCAG 2.1 A and AA rules on each named HTML page."""
+def axe_check(pages: dict[str, str], tmp_path: Path, width: int = 1000) -> dict[str, AxeReport]:
+    """Run axe-core with the WCAG 2.1 A and AA rules on each named HTML page, in a window
+    ``width`` CSS pixels wide (320: a phone, where a wide table scrolls)."""
     needs_axe()
     files = {}
     for i, (name, html) in enumerate(pages.items()):
-        path = tmp_path / f"page-{i}.html"
+        path = tmp_path / f"page-{width}-{i}.html"
         path.write_text(html, encoding="utf-8")
         files[str(path)] = name
     done = subprocess.run(
         ["node", str(A11Y_DIR / "axe.mjs"), *files], capture_output=True, text=True,
-        timeout=300, check=False, env={**os.environ, "CHROMIUM": str(CHROMIUM)},
+        timeout=300, check=False,
+        env={**os.environ, "CHROMIUM": str(CHROMIUM), "AXE_WIDTH": str(width)},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)

@@ -89,14 +89,16 @@ def documents() -> dict[str, str]:
     return pages
 
 
-def test_every_html_document_has_no_wcag_21_aa_violation(tmp_path: Path) -> None:
+@pytest.mark.parametrize("width", [1000, 320], ids=["computer", "phone"])
+def test_every_html_document_has_no_wcag_21_aa_violation(tmp_path: Path, width: int) -> None:
     pages = documents()
     assert TYPED not in "".join(pages.values())                 # typed text stays escaped
-    reports = axe_check(pages, tmp_path)
+    reports = axe_check(pages, tmp_path, width)
     assert set(reports) == set(pages)
     for report in reports.values():
-        print(f"{report.name}: axe-core {report.axe_version}, {report.rules} WCAG 2.1 A/AA "
-              f"rules checked, {report.passes} passed, {len(report.violations)} violations, "
+        print(f"{report.name} ({width} px): axe-core {report.axe_version}, {report.rules} "
+              f"WCAG 2.1 A/AA rules checked, {report.passes} passed, "
+              f"{len(report.violations)} violations, "
               f"{len(report.incomplete)} undecided; {report.best_practice_rules} best "
               f"practices, {len(report.best_practice_violations)} violations")
         assert report.rules > 50
@@ -118,3 +120,19 @@ def test_axe_does_find_violations_on_a_broken_page(tmp_path: Path) -> None:
               '</body></html>')
     [report] = axe_check({"cassée": broken}, tmp_path).values()
     assert {"html-has-lang", "image-alt", "color-contrast"} <= {v["id"] for v in report.violations}
+
+
+def test_missing_packages_skip_with_the_fix_and_fail_in_ci(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without ``npm ci`` in tests/a11y the check is skipped, saying what to run; under
+    CI=true it fails, since CI must prove the documents accessible."""
+    from tests import a11y_harness
+
+    monkeypatch.setattr(a11y_harness, "A11Y_DIR", tmp_path)
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="npm ci"):
+        a11y_harness.needs_axe()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must check"):
+        a11y_harness.needs_axe()

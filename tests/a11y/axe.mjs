@@ -1,7 +1,8 @@
 // Runs axe-core on HTML files in the system headless Chromium and prints one JSON report.
 //
 // Usage: node axe.mjs page1.html [page2.html …]
-// Environment: CHROMIUM (default /usr/bin/chromium).
+// Environment: CHROMIUM (default /usr/bin/chromium), AXE_WIDTH (window width in CSS
+// pixels, default 1000: a phone is 320, where wide tables scroll).
 // Output (stdout): {"axe": version, "tags": [...], "pages": [{"file", "rules", "passes",
 //   "violations": [{"id", "impact", "help", "nodes": [{"target", "html", "summary"}]}],
 //   "incomplete": [same as violations: axe could not decide, e.g. text on an image],
@@ -32,7 +33,8 @@ const browser = await chromium.launch({
 const pages = [];
 try {
   for (const file of process.argv.slice(2)) {
-    const page = await browser.newPage({ viewport: { width: 1000, height: 1400 } });
+    const width = Number(process.env.AXE_WIDTH || 1000);
+    const page = await browser.newPage({ viewport: { width, height: 1400 } });
     await page.goto(pathToFileURL(file).href, { waitUntil: "load" });
     await page.addScriptTag({ content: axeSource });
     const result = await page.evaluate(
