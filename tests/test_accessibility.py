@@ -10,6 +10,7 @@ answers containing « < & > ». axe-core runs in the headless Chromium (tests/a1
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,9 @@ from bot.check import synthetic_answers
 from bot.testing import shared_content
 from bot.workshop_routes import charts
 from flows.model import Flow
-from storage.records import Answers, SessionRecord
+from storage.records import Answers, Participation, SessionRecord
 from storage.reports.exports import build_export
-from storage.reports.synthesis import render_synthesis
+from storage.reports.synthesis import WorkshopInfo, build_synthesis, render_synthesis
 from tests.a11y_harness import axe_check
 from tests.test_note_render_chromium import CADRAGE
 from tests.test_workshop_render import WORKSHOP_TEXTS, synthesis
@@ -68,8 +69,34 @@ def export_html(records: list[SessionRecord]) -> str:
     return build_export(records, flows, "html", "alice").content.decode("utf-8")
 
 
+def facteurs_workshop() -> str:
+    """A workshop run on /facteurs: five roles, scales spread, comments to escape."""
+    flow = shared_content().flows["facteurs"]
+    scales = [s.id for s in flow.steps if s.type == "scale"]
+    people = []
+    for i, role in enumerate(["elu", "agent", "acteur_eco", "citoyen", "agent", "elu", "autre"]):
+        answers: dict[str, Any] = {"role": role, "projet": f"Projet {i} : {TYPED}"}
+        answers.update({step: 1 + (i + j) % 4 for j, step in enumerate(scales)})
+        people.append(Participation("completed" if i % 3 else "in_progress", answers,
+                                    {scales[0]: f"Avis {i} < & >"}))
+    info = WorkshopInfo("AAA-BBB-CCC", "Atelier <facteurs> & co", "closed",
+                        dt.datetime(2026, 3, 1, tzinfo=dt.UTC))
+    data = build_synthesis(info, flow, people, WORKSHOP_TEXTS("synthesis.unknown_category"))
+    page = render_synthesis(data, "html", WORKSHOP_TEXTS, charts(data, WORKSHOP_TEXTS))
+    return page.content.decode("utf-8")
+
+
+@lru_cache(maxsize=1)
+def _documents() -> tuple[tuple[str, str], ...]:
+    return tuple(documents_built().items())
+
+
 def documents() -> dict[str, str]:
-    """Each kind of HTML document, by name."""
+    """Each kind of HTML document, by name (built once per test run)."""
+    return dict(_documents())
+
+
+def documents_built() -> dict[str, str]:
     by_summary = flows_by_summary()
     pages: dict[str, str] = {}
     records = []
@@ -86,6 +113,7 @@ def documents() -> dict[str, str]:
     data = synthesis(f"Atelier « Crest » {TYPED}")
     page = render_synthesis(data, "html", WORKSHOP_TEXTS, charts(data, WORKSHOP_TEXTS))
     pages["synthèse d'atelier"] = page.content.decode("utf-8")
+    pages["synthèse d'un atelier /facteurs"] = facteurs_workshop()
     return pages
 
 
