@@ -9,8 +9,10 @@ each ``<img>`` has an alt saying what it shows, with the figures as text next to
 from __future__ import annotations
 
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
+from bot.channels import console
 from bot.messages import Attachment, Outgoing
 from bot.testing import ConsoleUser, memory_assistant
 from bot.workshop_routes import chart_messages, charts
@@ -44,8 +46,10 @@ async def test_the_charte_chart_in_chat_reads_out_each_article_score() -> None:
     assert image.alt.count(" %") >= 5 and image.alt.endswith(".")
 
 
-async def test_the_factor_chart_in_chat_reads_out_each_family_score() -> None:
+async def test_the_factor_chart_in_chat_reads_out_each_family_score(tmp_path: Path) -> None:
     image, _ = await completed("/facteurs")
+    shown = console.render(Outgoing(image=image), tmp_path).splitlines()
+    assert shown[0] == image.alt and shown[1].startswith("📎 Fichier enregistré :")
     assert image.alt.startswith("Graphique en barres « Vos facteurs de coopération")
     assert "de 1 (frein fort) à 4 (levier fort)" in image.alt
     for family in ("individuels", "structurels", "relationnels", "sociaux", "contextuels",
