@@ -89,6 +89,7 @@ def _check_templates(content: Content) -> list[str]:
             (f"export/{flow.summary}.md.j2", {"flow": flow, "session": session}),
             (f"export/{flow.summary}.html.j2",
              {"flow": flow, "session": session, "chart_png_b64": None}),
+            (f"alt/{flow.summary}.j2", {"data": summary, "title": ""}),
         ):
             if not has_template(name):
                 continue

@@ -21,6 +21,7 @@ from flows.model import Flow
 from flows.views import views_from_state
 from storage.records import SessionRecord
 from storage.reports.charts import render_chart
+from storage.reports.charts.alt import chart_alt
 from storage.reports.render import has_template, render
 
 log = logging.getLogger(__name__)
@@ -191,10 +192,11 @@ def paused(turn: Turn, active: SessionRecord) -> list[Outgoing]:
 def chart_messages(flow: Flow, summary: dict[str, Any]) -> list[Outgoing]:
     try:
         png = render_chart(flow.summary, summary)
+        alt = chart_alt(flow.summary, summary) if png else ""
     except Exception:  # a chart is a bonus: never lose the conversation over it
         log.exception("chart rendering failed for flow %s", flow.id)
         return []
     if not png:
         return []
-    image = Attachment(f"{flow.id}-synthese.png", png, "image/png", flow.title)
+    image = Attachment(f"{flow.id}-synthese.png", png, "image/png", flow.title, alt=alt)
     return [Outgoing(image=image)]

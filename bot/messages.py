@@ -46,12 +46,18 @@ class Choice:
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """A file or picture produced by the assistant."""
+    """A file or picture produced by the assistant.
+
+    ``alt`` is a picture's text alternative (RGAA, WCAG 1.1.1): what it shows and its
+    figures, for whoever cannot see it. Telegram has no alt text, so the photo's caption
+    carries it; Matrix puts it in the ``m.image`` ``body``; the console prints it.
+    """
 
     filename: str
     content: bytes
     mime_type: str
     caption: str = ""
+    alt: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from bot.messages import Attachment, Outgoing
 from bot.notice import notice_once
 from bot.turn import Turn
 from flows.catalogue import Texts
+from storage.reports.charts.alt import chart_alt
 from storage.reports.charts.atelier import workshop_charts
 from storage.reports.render import render
 from storage.reports.synthesis import (
@@ -137,7 +138,7 @@ def charts(data: WorkshopSynthesis, texts: Texts) -> list[Chart]:
 
 def chart_messages(data: WorkshopSynthesis, drawn: list[Chart]) -> list[Outgoing]:
     return [Outgoing(image=Attachment(f"atelier-{data.code}-{kind}.png", png, "image/png",
-                                      title))
+                                      title, alt=chart_alt(f"atelier_{kind}", data, title)))
             for kind, title, png in drawn]
 
 

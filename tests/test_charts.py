@@ -102,3 +102,54 @@ def test_summaries_and_chart_modules_do_not_import_matplotlib_at_start_up() -> N
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def _luminance(rgb: tuple[float, ...]) -> float:
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """WCAG contrast ratio of two sRGB colours (channels 0–1)."""
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_text_drawn_in_every_chart_is_readable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text in a picture must contrast 4.5:1 too (WCAG 1.4.3): every word and figure
+    drawn on the white page (« non évalué » included), and white figures on a bar."""
+    import matplotlib.colors
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+    from storage.reports.charts.common import FREIN_FORT, LEVIER_FORT
+
+    drawn: list[tuple[str, tuple[float, ...]]] = []
+    save = Figure.savefig
+
+    def spy(self: Figure, *args: Any, **kwargs: Any) -> Any:
+        drawn.extend((t.get_text(), matplotlib.colors.to_rgb(t.get_color()))
+                     for t in self.findobj(Text) if t.get_text().strip() and t.get_visible())
+        return save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
+    factors = all_factors()
+    ratings = {k: (i % 4) + 1 for i, k in enumerate(factors)
+               if k not in ("historique", "evenement", "identite")}
+    charte = load_flow(ROOT / "flows" / "definitions" / "charte.yaml")
+    answers: dict[str, Any] = {s.id: 1 for s in charte.steps if s.meta.get("article")}
+    first = [s.id for s in charte.steps if s.meta.get("article") == 1]
+    answers.update({step: 4 for step in first})                 # article 1: « je ne sais pas »
+    assert render_chart("facteurs", facteurs_summary(ratings))
+    assert render_chart("charte", summarise(SummaryInput(charte, answers, {})))
+    white = (1.0, 1.0, 1.0)
+    assert any(colour != white for _, colour in drawn) and len(drawn) > 20
+    for text, colour in drawn:
+        if colour == white:                                     # inside a dark bar
+            continue
+        assert contrast(colour, white) >= 4.5, (text, colour)
+    for bar in (FREIN_FORT, LEVIER_FORT):
+        assert contrast(matplotlib.colors.to_rgb(bar), white) >= 4.5

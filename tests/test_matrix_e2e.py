@@ -191,6 +191,8 @@ async def test_direct_chat_facteurs_export_and_restart(
         assert seen_steps == list(range(1, total + 1))
         image = next(a for a in answers if a["msgtype"] == "m.image")
         assert image["info"]["mimetype"] == "image/png"
+        assert image["body"].startswith("Graphique en barres")   # its text alternative
+        assert image["filename"].endswith(".png")
         assert image["info"]["w"] > 0 and image["info"]["h"] > 0
         png = await alice.download(image["url"])
         assert png.startswith(b"\x89PNG")

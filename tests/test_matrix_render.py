@@ -66,6 +66,19 @@ def test_file_and_image_content_carry_type_size_and_dimensions() -> None:
     assert png_size(b"not a png") is None
 
 
+def test_a_described_image_carries_its_description_as_body() -> None:
+    """``body`` is what screen readers read for an ``m.image``: the chart's description,
+    shown as its caption because it differs from ``filename`` (spec 1.10)."""
+    alt = "Graphique en barres : article 1 : 50 % ; article 2 : 75 %."
+    png = _png(3, 2)
+    image = media_content(Attachment("graphe.png", png, "image/png", "Titre", alt=alt),
+                          "m.image", "mxc://s/abc")
+    assert image["body"] == alt and image["filename"] == "graphe.png"
+    doc = media_content(Attachment("export.md", b"# x", "text/markdown", alt=alt), "m.file",
+                        "mxc://s/d")
+    assert doc["body"] == "export.md"
+
+
 def test_direct_chat_takes_every_message_and_turns_bang_commands_into_slash() -> None:
     assert addressed_text({"body": "bonjour"}, BOT, ["coopbot"], group=False) == "bonjour"
     assert addressed_text({"body": "!facteurs"}, BOT, ["coopbot"], group=False) == "/facteurs"

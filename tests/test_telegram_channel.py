@@ -66,7 +66,8 @@ class Script:
             doc = Attachment("export.md", b"# Export\n", "text/markdown", "**Votre export**")
             return [Outgoing(file=doc)]
         if text == "/graphique":
-            png = Attachment("chart.png", b"\x89PNG fake", "image/png", "Graphique")
+            png = Attachment("chart.png", b"\x89PNG fake", "image/png", "Graphique",
+                             alt="Graphique en barres : article 1 : 50 % ; article 2 : 75 %.")
             return [Outgoing(image=png)]
         if text == "/long":
             return [Outgoing("\n\n".join(f"**Partie {i}**\n" + "Texte. " * 200 for i in range(8)))]
@@ -177,6 +178,9 @@ async def test_export_arrives_as_a_document_and_chart_as_a_photo(tg: FakeTelegra
     assert doc.params["caption"] == "<b>Votre export</b>"
     [photo] = tg.of("sendPhoto")
     assert photo.files["photo"][:2] == ("chart.png", b"\x89PNG fake")
+    # Telegram has no alt text: the caption carries the picture's description.
+    assert photo.params["caption"] == (
+        "Graphique\nGraphique en barres : article 1 : 50 % ; article 2 : 75 %.")
 
 
 async def test_long_reply_is_split_into_messages_telegram_accepts(tg: FakeTelegram) -> None:

@@ -30,6 +30,8 @@ def render(out: Outgoing, files_dir: Path = FILES_DIR) -> str:
         lines.append("  (" + " · ".join(commands) + ")")
     for attachment in (out.file, out.image):
         if attachment is not None:
+            if attachment.alt:  # a picture described for whoever cannot open it
+                lines.append(attachment.alt)
             lines.append(f"📎 Fichier enregistré : {save(attachment, files_dir)}")
     return "\n".join(lines)
 

@@ -170,7 +170,11 @@ def _actions_line(actions: Iterable[Choice]) -> str:
 def media_content(
     attachment: Attachment, msgtype: str, url: str, reply_to: str | None = None
 ) -> dict[str, Any]:
-    """``m.file`` / ``m.image`` content for an uploaded attachment."""
+    """``m.file`` / ``m.image`` content for an uploaded attachment.
+
+    A picture's ``body`` is its text alternative when it has one: clients read it
+    aloud and, since it differs from ``filename``, show it as the caption (spec 1.10).
+    """
     info: dict[str, Any] = {"mimetype": attachment.mime_type, "size": len(attachment.content)}
     if msgtype == "m.image":
         size = png_size(attachment.content)
@@ -178,7 +182,7 @@ def media_content(
             info["w"], info["h"] = size
     content: dict[str, Any] = {
         "msgtype": msgtype,
-        "body": attachment.filename,
+        "body": (attachment.alt if msgtype == "m.image" else "") or attachment.filename,
         "filename": attachment.filename,
         "url": url,
         "info": info,

@@ -21,6 +21,7 @@ from flows.model import Flow
 from flows.views import answer_views
 from storage.records import SessionRecord
 from storage.reports.charts import render_chart
+from storage.reports.charts.alt import chart_alt
 from storage.reports.render import has_template, render
 
 EXPORT_FORMATS = ("md", "html", "csv", "json")
@@ -98,10 +99,11 @@ def _document(fmt: str, user: str, records: Sequence[SessionRecord],
     for record in records:
         flow = flows.get(record.flow_id)
         data = session_dict(record, flow)
-        chart = None
+        chart, alt = None, ""
         if fmt == "html" and flow and flow.summary and record.summary:
             png = render_chart(flow.summary, record.summary)
             chart = base64.b64encode(png).decode() if png else None
+            alt = chart_alt(flow.summary, record.summary) if png else ""
         fragment = f"export/{flow.summary}.{fmt}.j2" if flow and flow.summary else ""
         sessions.append({
             "session": data,
@@ -109,6 +111,7 @@ def _document(fmt: str, user: str, records: Sequence[SessionRecord],
             "fragment": fragment if fragment and has_template(fragment) and record.summary
             else "",
             "chart_png_b64": chart,
+            "chart_alt": alt,
         })
     return render(
         f"export/document.{fmt}.j2",

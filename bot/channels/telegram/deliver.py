@@ -140,9 +140,11 @@ def _sends(
     for attachment, method in ((reply.image, "photo"), (reply.file, "document")):
         if attachment is None:
             continue
-        caption = caption_html(attachment.caption)
-        if attachment.caption and caption is None:  # too long for a caption
-            calls.extend(_text_send(p) for p in render_text(attachment.caption))
+        # A photo has no alt text on Telegram: its caption carries the description.
+        text = "\n".join(t for t in (attachment.caption, attachment.alt) if t)
+        caption = caption_html(text)
+        if text and caption is None:  # too long for a caption
+            calls.extend(_text_send(p) for p in render_text(text))
         calls.append(_file_send(method, attachment.filename, attachment.content, caption))
     if not calls and markup is not None:
         calls.append(_text_send("…"))
