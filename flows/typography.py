@@ -1,0 +1,108 @@
+"""French typography, applied once where text leaves for people.
+
+Content authors write plain spaces (« Tapez /aide : »); the channel renderers
+(:mod:`bot.markup`) and the document renderers (:mod:`storage.reports.render`) call
+:func:`french` on what people read, so the rule lives in one place instead of in
+every YAML file:
+
+- a no-break space U+00A0 before « : » and inside « » (after « and before »);
+- a narrow no-break space U+202F before « ; », « ! » and « ? ».
+
+A plain (or wrong) space is replaced, a missing one inserted. Nothing is changed
+inside what is not prose: addresses (``https://t.me/bot?start=…``, ``matrix.to/#/@bot:s``,
+e-mail, Matrix ids), times and ratios (« 14:30 », « 1:2 »), inline code, the target of
+a Markdown link, HTML entities, emoticons (« :) »). Punctuation is only treated as
+prose punctuation when it ends a word (followed by a space, the end of the text or a
+closing sign), so ``?start=``, ``!aide`` or ``a:b`` are left alone. The function is
+idempotent: ``french(french(t)) == french(t)``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+NBSP = "\u00a0"
+NNBSP = "\u202f"
+
+_SPACES = " \t\u00a0\u202f\u2009"
+_PROTECTED = re.compile(
+    r"""
+      `[^`\n]*`                                   # inline code
+    | \]\([^)\s]*\)                               # target of a Markdown link
+    | <(?:https?|mailto):[^>\s]*>                 # Markdown autolink
+    | (?:https?|ftp|mxc|matrix|tg|mailto):[^\s<>«»"]+   # addresses with a scheme
+    | www\.[^\s<>«»"]+
+    | (?<![\w@])[\w-]+(?:\.[\w-]+)+/[^\s<>«»"]*   # t.me/bot?start=…, matrix.to/#/…
+    | [\w.+-]+@[\w-]+(?:\.[\w-]+)+                # e-mail
+    | [@!#+][\w.=/-]+:[\w-]+(?:\.[\w-]+)*(?::\d+)?  # Matrix ids (@u:s, !room:s, #alias:s)
+    | &\#?\w+;                                    # HTML entity (document text nodes)
+    | (?:(?<=\s)|^)[:;]-?[()DPpOo|/\\\]\[]+(?=\s|$|[.,!?])  # emoticons
+    """,
+    re.VERBOSE | re.MULTILINE,
+)
+_PUNCT = re.compile(rf"(?P<space>[{_SPACES}]*)(?P<mark>\\?[:;!?])")
+_OPEN = re.compile(rf"«(?P<space>[{_SPACES}]*)")
+_CLOSE = re.compile(rf"(?P<space>[{_SPACES}]*)»")
+_WORD_END = set(")]}»\"'’*_…%°")
+"""What may end a word right before a sign that gets a space inserted."""
+_ENDS_WORD = set(_SPACES) | set("\n\r)]}»\"'’*_.,…:;!?")
+
+
+class _Spans:
+    """Protected character ranges of one text, queried by position."""
+
+    def __init__(self, text: str) -> None:
+        matches = list(_PROTECTED.finditer(text))
+        self.starts = [m.start() for m in matches]
+        self.ends = [m.end() for m in matches]
+
+    def covers(self, position: int) -> bool:
+        index = bisect.bisect_right(self.starts, position) - 1
+        return index >= 0 and position < self.ends[index]
+
+
+def french(text: str) -> str:
+    """``text`` with French spacing around « : ; ! ? » and guillemets (idempotent)."""
+    if not text or not any(c in text for c in ":;!?«»"):
+        return text
+    spans = _Spans(text)
+
+    def punct(match: re.Match[str]) -> str:
+        start, mark = match.start(), match.group("mark")
+        mark_at = match.start("mark")
+        if spans.covers(mark_at) or spans.covers(match.end() - 1):
+            return match.group(0)
+        after = text[match.end()] if match.end() < len(text) else ""
+        if after and after not in _ENDS_WORD:
+            return match.group(0)  # ?start=, !aide, a:b, 14:30
+        before = text[start - 1] if start > 0 else ""
+        if not before or before in "\n\r":
+            return match.group(0)  # at a line start: a list sign, not punctuation
+        if before in _SPACES or (spans.covers(start - 1) and not match.group("space")):
+            return match.group(0)
+        if not match.group("space") and not (before.isalnum() or before in _WORD_END):
+            return match.group(0)  # « ?! », « (?) »: one space before the first sign only
+        space = NBSP if mark.endswith(":") else NNBSP
+        return space + mark
+
+    def opening(match: re.Match[str]) -> str:
+        after = text[match.end()] if match.end() < len(text) else ""
+        empty = after == "»" and not match.group("space")  # « » with nothing inside
+        if not after or after in "\n\r" or empty or spans.covers(match.start()):
+            return match.group(0)
+        return "«" + NBSP
+
+    def closing(match: re.Match[str]) -> str:
+        start = match.start()
+        before = text[start - 1] if start > 0 else ""
+        if not before or before in "\n\r«" or spans.covers(match.end() - 1):
+            return match.group(0)
+        return NBSP + "»"
+
+    # Each pass reads positions of the text it was given: recompute between passes.
+    text = _PUNCT.sub(punct, text)
+    spans = _Spans(text)
+    text = _OPEN.sub(opening, text)
+    spans = _Spans(text)
+    return _CLOSE.sub(closing, text)
