@@ -46,27 +46,39 @@ _OPEN = re.compile(rf"«(?P<space>[{_SPACES}]*)")
 _CLOSE = re.compile(rf"(?P<space>[{_SPACES}]*)»")
 _WORD_END = set(")]}»\"'’*_…%°")
 """What may end a word right before a sign that gets a space inserted."""
-_ENDS_WORD = set(_SPACES) | set("\n\r)]}»\"'’*_.,…:;!?")
+_ENDS_WORD = set(_SPACES) | set("\n\r)]}»\"'’*_.,…:;!?<")
 
 
 class _Spans:
     """Protected character ranges of one text, queried by position."""
 
-    def __init__(self, text: str) -> None:
-        matches = list(_PROTECTED.finditer(text))
-        self.starts = [m.start() for m in matches]
-        self.ends = [m.end() for m in matches]
+    def __init__(self, text: str, extra: re.Pattern[str] | None = None) -> None:
+        found = [m.span() for m in _PROTECTED.finditer(text)]
+        if extra is not None:
+            found += [m.span() for m in extra.finditer(text)]
+        merged: list[list[int]] = []
+        for start, end in sorted(found):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        self.starts = [start for start, _ in merged]
+        self.ends = [end for _, end in merged]
 
     def covers(self, position: int) -> bool:
         index = bisect.bisect_right(self.starts, position) - 1
         return index >= 0 and position < self.ends[index]
 
 
-def french(text: str) -> str:
-    """``text`` with French spacing around « : ; ! ? » and guillemets (idempotent)."""
+def french(text: str, protect: re.Pattern[str] | None = None) -> str:
+    """``text`` with French spacing around « : ; ! ? » and guillemets (idempotent).
+
+    ``protect`` adds spans to leave alone, e.g. the tags of an HTML document, so that
+    punctuation right after ``</b>`` is still seen in its sentence.
+    """
     if not text or not any(c in text for c in ":;!?«»"):
         return text
-    spans = _Spans(text)
+    spans = _Spans(text, protect)
 
     def punct(match: re.Match[str]) -> str:
         start, mark = match.start(), match.group("mark")
@@ -102,7 +114,7 @@ def french(text: str) -> str:
 
     # Each pass reads positions of the text it was given: recompute between passes.
     text = _PUNCT.sub(punct, text)
-    spans = _Spans(text)
+    spans = _Spans(text, protect)
     text = _OPEN.sub(opening, text)
-    spans = _Spans(text)
+    spans = _Spans(text, protect)
     return _CLOSE.sub(closing, text)

@@ -7,12 +7,14 @@ guillemet stuck to its word, or, worse, a link or a command broken by a space.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.markup import to_html, to_plain
 from flows.typography import NBSP, NNBSP, french
+from storage.reports.render import typeset_html
 
 SPACES = " \u00a0\u202f\u2009"
 UNTOUCHED = [
@@ -105,3 +107,33 @@ def test_html_escaping_still_right_after_typography() -> None:
     html = to_html("**Note** : <b>1 & 2</b> ?")
     assert html == "<b>Note</b>\u00a0: &lt;b&gt;1 &amp; 2&lt;/b&gt;\u202f?"
     assert to_plain("**Note** : fin !") == "Note\u00a0: fin\u202f!"
+
+
+CONTENT_FILES = sorted(
+    [*Path("flows/definitions").glob("*.yaml"), Path("bot/texts.fr.yaml"),
+     *Path("knowledge").rglob("*.yaml"), *Path("storage/reports/templates").rglob("*.j2")]
+)
+
+
+def test_content_files_are_written_with_plain_spaces() -> None:
+    """Typography is the renderer's job: a hand-typed no-break space in a content file
+    would be one more place to keep right (and invisible in most editors)."""
+    assert len(CONTENT_FILES) > 20
+    found = [
+        f"{path}:{number}"
+        for path in CONTENT_FILES
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if NBSP in line or NNBSP in line
+    ]
+    assert not found, found
+
+
+def test_html_documents_are_typeset_on_text_nodes_only() -> None:
+    html = typeset_html(
+        '<style>a { color: red; }</style><p title="a : b"><b>Note</b> : «<em>x</em>» '
+        "&amp; ok ?</p><code>a ; b</code>"
+    )
+    assert html == (
+        '<style>a { color: red; }</style><p title="a : b"><b>Note</b>\u00a0: «\u00a0<em>x</em>'
+        "\u00a0» &amp; ok\u202f?</p><code>a ; b</code>"
+    )
