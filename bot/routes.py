@@ -12,6 +12,7 @@ from bot.menu import menu_text
 from bot.messages import Attachment, Outgoing
 from bot.turn import Handler, Turn
 from flows.folding import fold
+from knowledge.language import looks_english
 from storage.reports.exports import EXPORT_FORMATS, build_export
 
 
@@ -99,13 +100,15 @@ def free_text(turn: Turn, text: str) -> list[Outgoing]:
                 question = turn.conv.state.get("last_question") or answered
                 turn.conv.record_kb_gap(question, "unhelpful", answered)
             return kb_replies.feedback_thanks(helpful, texts)
+    # A question in English: a short French note first, then whatever the base finds.
+    note = [turn.say("kb.english_note")] if looks_english(text) else []
     result = kb.ask(text)
     turn.conv.set_state(last_question=text[:500])
     if result.status == "unknown":
         turn.conv.record_kb_gap(text, "unknown")
     elif result.status == "answer":
         turn.conv.set_state(last_entry=result.answers[0].entry.id)
-    return kb_replies.answer_messages(kb, result, texts)
+    return note + kb_replies.answer_messages(kb, result, texts)
 
 
 def payload(turn: Turn, data: str) -> list[Outgoing]:

@@ -22,6 +22,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from flows.typography import french
+from flows.views import french_list, join_labels
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+|!~])")
@@ -70,6 +71,9 @@ def environment() -> Environment:
     env.filters["md"] = md_escape
     env.filters["chat"] = chat_escape
     env.filters["date_fr"] = date_fr
+    env.filters["french_list"] = lambda items, conjunction="et": french_list(
+        [str(i) for i in items], conjunction)
+    env.filters["labels"] = lambda items: join_labels([str(i) for i in items])
     return env
 
 
