@@ -29,21 +29,23 @@ _SPACES = " \t\u00a0\u202f\u2009"
 _PROTECTED = re.compile(
     r"""
       `[^`\n]*`                                   # inline code
-    | \]\([^)\s]*\)                               # target of a Markdown link
-    | <(?:https?|mailto):[^>\s]*>                 # Markdown autolink
+    | \]\([^()\s]*\)                              # target of a Markdown link
+    | <(?:https?|mailto):[^<>\s]*>                # Markdown autolink
     | (?:https?|ftp|mxc|matrix|tg|mailto):[^\s<>«»"]+   # addresses with a scheme
     | www\.[^\s<>«»"]+
-    | (?<![\w@])[\w-]+(?:\.[\w-]+)+/[^\s<>«»"]*   # t.me/bot?start=…, matrix.to/#/…
-    | [\w.+-]+@[\w-]+(?:\.[\w-]+)+                # e-mail
+    | (?<![\w@.-])[\w-]+(?:\.[\w-]+)+/[^\s<>«»"]*   # t.me/bot?start=…, matrix.to/#/…
+    | (?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+   # e-mail
     | [@!#+][\w.=/-]+:[\w-]+(?:\.[\w-]+)*(?::\d+)?  # Matrix ids (@u:s, !room:s, #alias:s)
     | &\#?\w+;                                    # HTML entity (document text nodes)
     | (?:(?<=\s)|^)[:;]-?[()DPpOo|/\\\]\[]+(?=\s|$|[.,!?])  # emoticons
     """,
     re.VERBOSE | re.MULTILINE,
 )
-_PUNCT = re.compile(rf"(?P<space>[{_SPACES}]*)(?P<mark>\\?[:;!?])")
-_OPEN = re.compile(rf"«(?P<space>[{_SPACES}]*)")
-_CLOSE = re.compile(rf"(?P<space>[{_SPACES}]*)»")
+# One pass over the signs: « followed by its spaces, or a run of spaces (matched from its
+# first space only, thanks to the lookbehind, so a long run costs one pass) then a sign.
+_SIGNS = re.compile(
+    rf"«(?P<open>[{_SPACES}]*)|(?<![{_SPACES}])(?P<space>[{_SPACES}]*)(?P<mark>\\?[:;!?»])"
+)
 _WORD_END = set(")]}»\"'’*_…%°")
 """What may end a word right before a sign that gets a space inserted."""
 _ENDS_WORD = set(_SPACES) | set("\n\r)]}»\"'’*_.,…:;!?<")
@@ -82,8 +84,7 @@ def french(text: str, protect: re.Pattern[str] | None = None) -> str:
 
     def punct(match: re.Match[str]) -> str:
         start, mark = match.start(), match.group("mark")
-        mark_at = match.start("mark")
-        if spans.covers(mark_at) or spans.covers(match.end() - 1):
+        if spans.covers(match.start("mark")) or spans.covers(match.end() - 1):
             return match.group(0)
         after = text[match.end()] if match.end() < len(text) else ""
         if after and after not in _ENDS_WORD:
@@ -100,7 +101,7 @@ def french(text: str, protect: re.Pattern[str] | None = None) -> str:
 
     def opening(match: re.Match[str]) -> str:
         after = text[match.end()] if match.end() < len(text) else ""
-        empty = after == "»" and not match.group("space")  # « » with nothing inside
+        empty = after == "»" and not match.group("open")  # « » with nothing inside
         if not after or after in "\n\r" or empty or spans.covers(match.start()):
             return match.group(0)
         return "«" + NBSP
@@ -110,11 +111,13 @@ def french(text: str, protect: re.Pattern[str] | None = None) -> str:
         before = text[start - 1] if start > 0 else ""
         if not before or before in "\n\r«" or spans.covers(match.end() - 1):
             return match.group(0)
+        if before in _SPACES:
+            return match.group(0)  # its spaces went with the « just before: « »
         return NBSP + "»"
 
-    # Each pass reads positions of the text it was given: recompute between passes.
-    text = _PUNCT.sub(punct, text)
-    spans = _Spans(text, protect)
-    text = _OPEN.sub(opening, text)
-    spans = _Spans(text, protect)
-    return _CLOSE.sub(closing, text)
+    def sign(match: re.Match[str]) -> str:
+        if match.group("open") is not None:
+            return opening(match)
+        return closing(match) if match.group("mark") == "»" else punct(match)
+
+    return _SIGNS.sub(sign, text)
