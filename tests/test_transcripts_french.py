@@ -54,12 +54,15 @@ def answer_for(replies: list[Outgoing], shown: str, last_choice: bool) -> str:
 
 
 async def transcript(command: str, last_choice: bool, files: Path) -> list[Outgoing]:
+    """Every bubble of the flow up to its summary, then the Markdown and HTML exports."""
     person = ConsoleUser(memory_assistant(), "camille")
     replies = await person.say(f"/{command}")
     seen: list[Outgoing] = list(replies)
     for _ in range(MAX_TURNS):
         shown = "\n".join(console_render(out, files) for out in replies)
         if "c'est terminé" in shown:
+            for fmt in ("md", "html"):
+                seen.extend(await person.say(f"/export {fmt}"))
             return seen
         replies = await person.say(answer_for(replies, shown, last_choice))
         seen.extend(replies)
@@ -127,3 +130,27 @@ def test_telegram_html_and_matrix_bodies_follow_french_typography(
                 assert not typography_faults(visible), (name, key,
                                                         typography_faults(visible)[:3])
                 assert not internal_notes(visible), (name, internal_notes(visible))
+
+
+def _document_text(out: Outgoing) -> str:
+    assert out.file is not None
+    document = out.file.content.decode("utf-8")
+    if out.file.filename.endswith(".html"):
+        document = re.sub(r"<(style|script)\b.*?</\1>", "", document, flags=re.DOTALL)
+        document = re.sub(r"<img\b[^>]*>", "", document)
+        document = html.unescape(re.sub(r"<[^>]+>", "\n", document))
+    return document
+
+
+def test_exported_documents_follow_french_typography(
+    transcripts: dict[str, list[Outgoing]],
+) -> None:
+    """Markdown and HTML exports are typeset at rendering too (text nodes only in HTML)."""
+    for name, replies in transcripts.items():
+        documents = [out for out in replies if out.file is not None]
+        assert {Path(d.file.filename).suffix for d in documents if d.file} == {".md", ".html"}
+        for out in documents:
+            text = _document_text(out)
+            faults = typography_faults(text)
+            assert not faults, (name, out.file.filename if out.file else "", faults[:5])
+            assert not internal_notes(text), (name, internal_notes(text))
