@@ -154,3 +154,19 @@ def test_exported_documents_follow_french_typography(
             faults = typography_faults(text)
             assert not faults, (name, out.file.filename if out.file else "", faults[:5])
             assert not internal_notes(text), (name, internal_notes(text))
+
+
+async def test_csv_and_json_exports_keep_what_people_typed_exactly(tmp_path: Path) -> None:
+    """Data exports are for another program: no typography is added to typed answers."""
+    person = ConsoleUser(memory_assistant(), "dominique")
+    replies = await person.say("/cadrage")
+    for _ in range(MAX_TURNS):
+        shown = "\n".join(console_render(out, tmp_path) for out in replies)
+        if "c'est terminé" in shown:
+            break
+        replies = await person.say(answer_for(replies, shown, False))
+    for fmt in ("csv", "json"):
+        [document] = [out.file for out in await person.say(f"/export {fmt}") if out.file]
+        content = document.content.decode("utf-8")
+        assert "Associer les habitants : c'est essentiel !" in content, fmt
+        assert "\u00a0" not in content and "\u202f" not in content, fmt
