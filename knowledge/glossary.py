@@ -61,8 +61,8 @@ def spell_out(value: str) -> str:
 
     An acronym already explained in the text (« … (SCIC) », or its expansion written
     out) is left alone. The expansion agrees with the acronym: plural after « les »,
-    « des »… (``pluriels`` in the glossary); none inside a bold name (a title that carries
-    its own parentheses) or in « loi ESS ».
+    « des »… (``pluriels`` in the glossary); none inside a bold name that carries its own
+    parentheses (« **union régionale des SCOP et des SCIC (URSCOP)** ») or in « loi ESS ».
     """
     lowered = value.lower()
     for short, long, pattern in _acronyms():
@@ -76,8 +76,8 @@ def spell_out(value: str) -> str:
                 continue  # inside parentheses: « (…, ESAT…) » would nest
             if value[match.end() :].lstrip(" *").startswith("("):
                 continue  # already followed by parentheses: « SCIC (URSCOP) »
-            if before.count("**") % 2:
-                continue  # inside a bold name: « **union régionale des SCOP… (URSCOP)** »
+            if before.count("**") % 2 and "(" in value[match.end():].split("**", 1)[0]:
+                continue  # in a bold name with its own parentheses: « **… des SCOP (URSCOP)** »
             previous = _previous_word(before)
             if previous in NAME_BEFORE:
                 continue
