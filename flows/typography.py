@@ -44,7 +44,7 @@ _PROTECTED = re.compile(
 # One pass over the signs: « followed by its spaces, or a run of spaces (matched from its
 # first space only, thanks to the lookbehind, so a long run costs one pass) then a sign.
 _SIGNS = re.compile(
-    rf"«(?P<open>[{_SPACES}]*)|(?<![{_SPACES}])(?P<space>[{_SPACES}]*)(?P<mark>\\?[:;!?»])"
+    rf"«(?P<open>[{_SPACES}]*)|(?<![{_SPACES}])(?P<space>[{_SPACES}]*)(?P<mark>\\?[:;!?]|»)"
 )
 _WORD_END = set(")]}»\"'’*_…%°")
 """What may end a word right before a sign that gets a space inserted."""

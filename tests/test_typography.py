@@ -80,9 +80,12 @@ def test_addresses_times_and_commands_are_left_alone(
 
 
 @settings(max_examples=400)
-@given(st.lists(st.sampled_from([*"ab1 :;!?«»\n/@.-\\", "\u00a0", "\u202f",
-                                 "https://x.fr/?a=1", ":)"]), max_size=40))
+@given(st.lists(st.sampled_from([*"ab1 :;!?«»\n/@.-\\()*]<>", "\u00a0", "\u202f", "\t",
+                                 "https://x.fr/?a=1", ":)", ";-)", "`", "&amp;", "</b>",
+                                 "a@b.fr", "14:30", "](", "@u:s.org"]), max_size=40))
 def test_idempotent(pieces: list[str]) -> None:
+    html = typeset_html("".join(pieces))
+    assert typeset_html(html) == html
     once = french("".join(pieces))
     assert french(once) == once
 
