@@ -151,5 +151,6 @@ def run_checks(verbose: bool = False) -> int:
               entries=entries, texts=len(texts.entries)))
     if verbose:
         for flow in flows.values():
-            print(f"- /{flow.command} : {flow.title} ({len(flow.steps)} questions)")
+            print(say("cli.check_flow_line", command=flow.command, title=flow.title,
+                      steps=len(flow.steps)))
     return 0

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from bot.cli_common import DB_HELP, run, settings_from_args
 from bot.texts import texts
+from flows.typography import french
 from flows.yamlsource import ContentError
 from knowledge.base import load_knowledge
 from knowledge.model import KbResult
@@ -22,7 +23,8 @@ GAPS_LIMIT = 50
 
 
 def text(key: str, **params: object) -> str:
-    return texts()(f"kb.cli.{key}", **params)
+    """A catalogue text for the terminal, with French typography (people read it)."""
+    return french(texts()(f"kb.cli.{key}", **params))
 
 
 def add_ask_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,7 +88,7 @@ def cmd_ask(
     if getattr(args, "json", False):
         out.write(json.dumps(result_json(result), ensure_ascii=False) + "\n")
     else:
-        out.write(_plain(result) + "\n")
+        out.write(french(_plain(result)) + "\n")
     return 0
 
 

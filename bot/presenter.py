@@ -84,8 +84,13 @@ def _static_text(flow: Flow, index: int, texts: Texts) -> str:
     hint = ""
     match step.type:
         case "choice" | "scale":
-            key = "hint_choice_comment" if step.comment else "hint_choice"
-            hint = texts(key, max=len(step.options))
+            if step.comment:
+                # The example must fit the flow's scale: « 2 peu de contacts » reads
+                # right for frein/levier, not for Oui/En partie/Non (meta.comment_example).
+                example = flow.meta.get("comment_example") or texts("hint_comment_example")
+                hint = texts("hint_choice_comment", max=len(step.options), example=example)
+            else:
+                hint = texts("hint_choice", max=len(step.options))
         case "multichoice":
             hint = texts("hint_multichoice")
         case "yesno":

@@ -13,6 +13,7 @@ from bot.messages import Attachment, Outgoing
 from bot.region_contacts import regional_note
 from bot.turn import Handler, Turn
 from flows.folding import fold
+from knowledge.language import looks_english
 from storage.reports.exports import EXPORT_FORMATS, build_export
 
 
@@ -100,6 +101,8 @@ def free_text(turn: Turn, text: str) -> list[Outgoing]:
                 question = turn.conv.state.get("last_question") or answered
                 turn.conv.record_kb_gap(question, "unhelpful", answered)
             return kb_replies.feedback_thanks(helpful, texts)
+    # A question in English: a short French note first, then whatever the base finds.
+    note = [turn.say("kb.english_note")] if looks_english(text) else []
     result = kb.ask(text)
     turn.conv.set_state(last_question=text[:500])
     if result.status == "unknown":
@@ -109,7 +112,7 @@ def free_text(turn: Turn, text: str) -> list[Outgoing]:
         entry = result.answers[0].entry
         turn.conv.set_state(last_entry=entry.id)
         extra = regional_note(turn.content, entry, text, turn.conv.territory)
-    return kb_replies.answer_messages(kb, result, texts, extra)
+    return note + kb_replies.answer_messages(kb, result, texts, extra)
 
 
 def payload(turn: Turn, data: str) -> list[Outgoing]:

@@ -9,7 +9,10 @@ from flows.model import Flow, Step
 
 
 def french_list(items: list[str], conjunction: str = "et") -> str:
-    """« A, B et C »: items joined the French way (no comma before the last one)."""
+    """« A, B et C »: items joined the French way (no comma before the last one).
+
+    The one helper for lists people read: summaries, answer views, and the templates
+    (filters ``french_list`` and ``labels`` of :mod:`storage.reports.render`)."""
     items = [i for i in items if i]
     if len(items) <= 1:
         return "".join(items)
@@ -49,7 +52,7 @@ def _plain(value: Any) -> str:
     if isinstance(value, bool):
         return "Oui" if value else "Non"
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return french_list([str(v) for v in value])
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else f"{value:g}".replace(".", ",")
     return "" if value is None else str(value)

@@ -21,6 +21,7 @@ from flows.loader import load_flow
 from flows.model import Flow
 from flows.summaries import SummaryInput, summarise
 from flows.summaries.cadrage import LEVELS, gap_rules
+from flows.typography import french
 from flows.views import views_from_state
 from storage.reports.render import render
 
@@ -411,7 +412,7 @@ def test_markdown_note_has_answers_gaps_date_and_sources(flow: Flow) -> None:
     for view in views_from_state(flow, {k: v for k, v in answers.items() if k != "porteur"},
                                  {}):
         label = flow.step(view["step"]).meta["label"]
-        assert f"**{label} :**" in text, view["step"]
+        assert french(f"**{label} :**") in text, view["step"]  # typeset, by design
     for source in ("Charte de la participation du public", "Boussole de la participation",
                    "Arnstein", "S'initier aux démarches de coopérations", "Biovallée"):
         assert source in text

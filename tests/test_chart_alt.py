@@ -16,6 +16,7 @@ from bot.channels import console
 from bot.messages import Attachment, Outgoing
 from bot.testing import ConsoleUser, memory_assistant
 from bot.workshop_routes import chart_messages, charts
+from flows.typography import french
 from tests.test_accessibility import documents
 from tests.test_workshop_render import WORKSHOP_TEXTS, synthesis
 
@@ -49,7 +50,8 @@ async def test_the_charte_chart_in_chat_reads_out_each_article_score() -> None:
 async def test_the_factor_chart_in_chat_reads_out_each_family_score(tmp_path: Path) -> None:
     image, _ = await completed("/facteurs")
     shown = console.render(Outgoing(image=image), tmp_path).splitlines()
-    assert shown[0] == image.alt and shown[1].startswith("📎 Fichier enregistré :")
+    # The console typesets what it shows (no-break spaces before « : ; »).
+    assert shown[0] == french(image.alt) and shown[1].startswith("📎 Fichier enregistré\u00a0:")
     assert image.alt.startswith("Graphique en barres « Vos facteurs de coopération")
     assert "de 1 (frein fort) à 4 (levier fort)" in image.alt
     for family in ("individuels", "structurels", "relationnels", "sociaux", "contextuels",

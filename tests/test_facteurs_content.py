@@ -17,6 +17,7 @@ from bot.markup import to_html
 from flows.loader import load_flow
 from flows.model import Flow
 from flows.summaries import SummaryInput, summarise
+from flows.typography import french
 from storage.reports.render import render
 
 FLOW_PATH = Path(__file__).resolve().parent.parent / "flows" / "definitions" / "facteurs.yaml"
@@ -282,7 +283,7 @@ def test_markdown_export_escapes_user_text(
     # (1 + 3 + 3 + 1) / 4 = 2,0, stated on its 1-to-4 scale without a percentage
     assert "| Facteurs relationnels | 2,0 | 4 sur 4 |" in md
     assert "Score (de 1 à 4)" in md and "%" not in md
-    assert "Piste :" in md and "Biovallée" in md and "ADEME" in md
+    assert french("Piste :") in md and "Biovallée" in md and "ADEME" in md
 
 
 def test_html_export_escapes_user_text_and_embeds_the_chart(
@@ -346,5 +347,5 @@ def test_more_than_three_strong_brakes_are_all_reported(flow: Flow) -> None:
     md = render("export/facteurs.md.j2", session=session, flow=flow)
     assert "#### Autres freins forts" in md
     for w in summary["other_brakes"]:
-        assert w["advice"] in md
+        assert french(w["advice"]) in md  # typeset, by design
     assert summary_of(flow, dict.fromkeys(FACTORS, 3))["other_brakes"] == []

@@ -24,9 +24,10 @@ def test_a_question_becomes_a_poll_with_numbered_answers_and_a_text_fallback() -
     assert content is not None
     start = content[POLL_START]
     assert start["max_selections"] == 1
-    assert start["question"] == {TEXT: "Touchez votre réponse :"}
+    # Typography is applied on the way out: a no-break space before « : ».
+    assert start["question"] == {TEXT: "Touchez votre réponse\u00a0:"}
     assert start["answers"] == [{"id": "1", TEXT: "1. Oui"}, {"id": "2", TEXT: "2. Non"}]
-    assert content["body"] == content[TEXT] == "Touchez votre réponse :\n1. Oui\n2. Non"
+    assert content["body"] == content[TEXT] == "Touchez votre réponse\u00a0:\n1. Oui\n2. Non"
 
 
 def test_no_poll_without_choices_or_with_more_than_msc3381_allows() -> None:

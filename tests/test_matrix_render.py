@@ -46,7 +46,7 @@ def test_navigation_actions_become_commands_to_type() -> None:
     )
     content = text_content(out)
     assert content is not None
-    assert content["body"].endswith("Retour : /retour · Passer : /passer")
+    assert content["body"].endswith("Retour\u00a0: /retour · Passer\u00a0: /passer")
     assert "opaque" not in content["body"]
 
 

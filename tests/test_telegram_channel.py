@@ -19,6 +19,7 @@ from telegram.error import InvalidToken
 
 from bot.channels.telegram import serve
 from bot.config import Settings
+from bot.markup import to_html
 from bot.messages import Attachment, Choice, Incoming, Outgoing
 from bot.testing import FunctionAssistant
 from bot.texts import texts
@@ -178,9 +179,10 @@ async def test_export_arrives_as_a_document_and_chart_as_a_photo(tg: FakeTelegra
     assert doc.params["caption"] == "<b>Votre export</b>"
     [photo] = tg.of("sendPhoto")
     assert photo.files["photo"][:2] == ("chart.png", b"\x89PNG fake")
-    # Telegram has no alt text: the caption carries the picture's description.
+    # Telegram has no alt text: the caption carries the picture's description, typeset.
     assert photo.params["caption"] == (
-        "Graphique\nGraphique en barres : article 1 : 50 % ; article 2 : 75 %.")
+        "Graphique\nGraphique en barres\u00a0: article 1\u00a0: 50 %\u202f; "
+        "article 2\u00a0: 75 %.")
 
 
 async def test_long_reply_is_split_into_messages_telegram_accepts(tg: FakeTelegram) -> None:
@@ -199,7 +201,7 @@ async def test_429_is_retried_and_the_message_arrives_once(tg: FakeTelegram) -> 
     async with running(scripted(), tg):
         await tg.send_text(15, "bonjour")
         [reply] = await _reply_count(tg, 15, 1)
-    assert reply.params["text"] == "Vous avez écrit : bonjour"
+    assert reply.params["text"] == to_html("Vous avez écrit : bonjour")
     assert [c.status for c in tg.calls if c.method == "sendMessage"] == [429, 429, 200]
 
 
@@ -211,7 +213,7 @@ async def test_dropped_connection_is_retried_and_the_message_arrives_once(
         await tg.send_text(19, "bonjour")
         [reply] = await _reply_count(tg, 19, 1)
         await asyncio.sleep(0.3)
-    assert reply.params["text"] == "Vous avez écrit : bonjour"
+    assert reply.params["text"] == to_html("Vous avez écrit : bonjour")
     assert len(tg.messages_to(19)) == 1
     assert [c.status for c in tg.calls if c.method == "sendMessage"] == [0, 200]
 
@@ -225,8 +227,8 @@ async def test_blocked_user_and_assistant_failure_do_not_stop_the_bot(tg: FakeTe
         [failure] = await _reply_count(tg, 17, 1)
         await tg.send_text(17, "encore là ?")
         replies = await _reply_count(tg, 17, 2)
-    assert failure.params["text"] == texts()("errors.internal")
-    assert replies[1].params["text"] == "Vous avez écrit : encore là ?"
+    assert failure.params["text"] == to_html(texts()("errors.internal"))
+    assert replies[1].params["text"] == to_html("Vous avez écrit : encore là ?")  # typeset
 
 
 async def test_not_modified_keyboard_edit_is_ignored(tg: FakeTelegram) -> None:
@@ -311,7 +313,7 @@ async def test_webhook_mode_checks_the_secret_token(tg: FakeTelegram) -> None:
             async with http.post(url, json=forged) as resp:
                 assert resp.status == 403
         await asyncio.sleep(0.3)
-    assert reply.params["text"] == "Vous avez écrit : bonjour"
+    assert reply.params["text"] == to_html("Vous avez écrit : bonjour")
     assert tg.messages_to(31) == []
     assert not tg.of("getUpdates"), "no polling in webhook mode"
 
@@ -330,7 +332,7 @@ async def test_telegram_unreachable_at_start_is_waited_out() -> None:
         [reply] = await _reply_count(tg, 40, 1)
         stop.set()
         await asyncio.wait_for(task, 30)
-    assert reply.params["text"] == "Vous avez écrit : bonjour"
+    assert reply.params["text"] == to_html("Vous avez écrit : bonjour")
 
 
 async def test_wrong_token_stops_with_invalid_token(tg: FakeTelegram) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.markup import to_html
 from bot.texts import texts
 from tests.fake_telegram import Call, FakeTelegram
 
@@ -160,7 +161,7 @@ async def test_facteurs_by_buttons_across_restarts_then_export(
                 data = _option_buttons(keyboards[3])[0]["callback_data"]
                 await tg.press(USER, data, message=_tapped_message(keyboards[3], 3))
                 stale = await _settled(tg, before)
-                notice = texts()("flow.stale_button")
+                notice = to_html(texts()("flow.stale_button"))  # as Telegram gets it
                 assert any(notice in str(c.params.get("text")) for c in stale), stale
                 again = _question(stale)
                 assert again is not None and again[0] == 5

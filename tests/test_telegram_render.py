@@ -32,7 +32,8 @@ def _balanced(html: str) -> bool:
 
 def test_user_text_is_escaped_and_markup_becomes_html() -> None:
     [html] = render_text("**Attention** : <script> & co\n- premier point")
-    assert html == "<b>Attention</b> : &lt;script&gt; &amp; co\n• premier point"
+    # French typography applied before escaping: a no-break space before « : ».
+    assert html == "<b>Attention</b>\u00a0: &lt;script&gt; &amp; co\n• premier point"
 
 
 def test_short_text_is_one_message() -> None:

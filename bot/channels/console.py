@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from bot.core import Assistant
-from bot.markup import to_plain
+from bot.markup import to_label, to_plain
 from bot.messages import Attachment, Incoming, Outgoing
+from bot.texts import texts
 
 FILES_DIR = Path("coopbot-fichiers")
 
@@ -24,15 +25,15 @@ def render(out: Outgoing, files_dir: Path = FILES_DIR) -> str:
     if out.text:
         lines.append(to_plain(out.text))
     for number, choice in enumerate(out.choices, start=1):
-        lines.append(f"  {number}. {choice.label}")
+        lines.append(f"  {number}. {to_label(choice.label)}")
     commands = [c.payload for c in out.actions if c.payload.startswith("/")]
     if commands:
         lines.append("  (" + " · ".join(commands) + ")")
     for attachment in (out.file, out.image):
         if attachment is not None:
             if attachment.alt:  # a picture described for whoever cannot open it
-                lines.append(attachment.alt)
-            lines.append(f"📎 Fichier enregistré : {save(attachment, files_dir)}")
+                lines.append(to_plain(attachment.alt))
+            lines.append(f"{to_plain(texts()('cli.file_saved'))} {save(attachment, files_dir)}")
     return "\n".join(lines)
 
 

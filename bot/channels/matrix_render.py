@@ -14,7 +14,7 @@ import struct
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bot.markup import to_html, to_plain
+from bot.markup import to_html, to_label, to_plain
 from bot.messages import Attachment, Choice, Outgoing
 from bot.texts import texts as catalogue
 
@@ -120,10 +120,11 @@ def text_content(out: Outgoing, reply_to: str | None = None) -> dict[str, Any] |
         html_parts.append(to_html(out.text).replace("\n", "<br>"))
     if out.choices:
         plain_parts.append(
-            "\n".join(f"{number}. {choice.label}" for number, choice in _numbered(out.choices))
+            "\n".join(f"{number}. {to_label(choice.label)}"
+                      for number, choice in _numbered(out.choices))
         )
         items = "".join(
-            f"<li>{html.escape(choice.label, quote=False)}</li>" for choice in out.choices
+            f"<li>{html.escape(to_label(choice.label), quote=False)}</li>" for choice in out.choices
         )
         html_parts.append(f"<ol>{items}</ol>")
     actions = _actions_line(out.actions)
@@ -164,7 +165,7 @@ def _actions_line(actions: Iterable[Choice]) -> str:
         for action in actions
         if action.payload.startswith("/")
     ]
-    return texts()["action_separator"].join(shown)
+    return to_label(texts()["action_separator"].join(shown))
 
 
 def media_content(

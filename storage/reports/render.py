@@ -2,6 +2,14 @@
 
 HTML templates (``*.html.j2``) are autoescaped: what users typed can never become
 markup. Markdown and chat templates escape with the ``md`` filter instead.
+
+French typography (:func:`flows.typography.french`) is applied once, to the finished
+document: on the text nodes of an HTML document (never in tags, attributes, ``<style>``,
+``<script>``, ``<code>``, ``<pre>``), on the whole of a Markdown one (link targets and
+code are left alone by the function). Chat templates (``chat/``, ``*.chat.j2``) are not
+typeset here: their text leaves through a channel, which typesets it. CSV and JSON
+exports are not rendered here and keep the data exactly as people typed it: they are
+data for another program, not text to read.
 """
 
 from __future__ import annotations
@@ -13,8 +21,14 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from flows.typography import french
+from flows.views import french_list, join_labels
+
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+|!~])")
+_HTML_SKIPPED = re.compile(
+    r"<(script|style|code|pre)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.DOTALL | re.IGNORECASE
+)
 
 
 def _one_line(value: Any) -> str:
@@ -57,6 +71,9 @@ def environment() -> Environment:
     env.filters["md"] = md_escape
     env.filters["chat"] = chat_escape
     env.filters["date_fr"] = date_fr
+    env.filters["french_list"] = lambda items, conjunction="et": french_list(
+        [str(i) for i in items], conjunction)
+    env.filters["labels"] = lambda items: join_labels([str(i) for i in items])
     return env
 
 
@@ -65,4 +82,16 @@ def has_template(name: str) -> bool:
 
 
 def render(name: str, **context: Any) -> str:
-    return environment().get_template(name).render(**context)
+    """The template ``name`` rendered; documents (HTML, Markdown) typeset in French."""
+    text = environment().get_template(name).render(**context)
+    if name.endswith((".html.j2", ".html")):
+        return typeset_html(text)
+    if name.endswith(".md.j2"):
+        return french(text)
+    return text
+
+
+def typeset_html(document: str) -> str:
+    """French typography on the text between tags only, so markup and CSS stay intact
+    (tags are protected spans rather than cut points, so « </b> : » is still seen)."""
+    return french(document, protect=_HTML_SKIPPED)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bot.markup import to_label
 from bot.messages import Outgoing
 
 POLL_START = "org.matrix.msc3381.poll.start"
@@ -30,7 +31,8 @@ def poll_start(out: Outgoing, prompt: str) -> dict[str, Any] | None:
     """The poll content for the choices of ``out``, or None when it has none to offer."""
     if not out.choices or len(out.choices) > MAX_ANSWERS:
         return None
-    labels = [f"{n}. {c.label}"[:MAX_LABEL] for n, c in enumerate(out.choices, start=1)]
+    prompt = to_label(prompt)
+    labels = [f"{n}. {to_label(c.label)}"[:MAX_LABEL] for n, c in enumerate(out.choices, start=1)]
     fallback = "\n".join([prompt, *labels])
     return {
         POLL_START: {
@@ -66,6 +68,7 @@ def vote(content: Mapping[str, Any]) -> tuple[str, int] | None:
 
 
 def poll_end(poll_id: str, text: str) -> dict[str, Any]:
+    text = to_label(text)
     return {
         "m.relates_to": {"rel_type": "m.reference", "event_id": poll_id},
         POLL_END: {},

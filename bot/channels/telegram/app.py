@@ -35,6 +35,7 @@ from telegram.ext import (
 from bot.channels.telegram.deliver import TelegramChannel, describe, quietly
 from bot.channels.telegram.translate import BotIdentity
 from bot.config import Settings
+from bot.markup import to_label
 from bot.messages import Handles
 
 # Opt in now to what python-telegram-bot 23 does anyway: time periods such as
@@ -68,7 +69,7 @@ def bot_commands(commands: Sequence[tuple[str, str]]) -> list[BotCommand]:
     for name, description in commands:
         clean = name.lstrip("/!").lower()
         if _COMMAND_NAME.match(clean) and description.strip():
-            result.append(BotCommand(clean, description.strip()[:256]))
+            result.append(BotCommand(clean, to_label(description.strip())[:256]))
     return result[:100]
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.markup import to_html
+from bot.markup import to_html, to_label
 from bot.messages import Choice
 
 MAX_MESSAGE = 4096
@@ -175,4 +175,5 @@ def digest_map(choices: Sequence[Choice]) -> dict[str, str]:
 
 
 def _button(choice: Choice) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=choice.label, callback_data=callback_data(choice.payload))
+    return InlineKeyboardButton(
+        text=to_label(choice.label), callback_data=callback_data(choice.payload))

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flows.typography import french
+
 FREIN_FORT = "#d7301f"
 FREIN = "#fdae61"
 LEVIER = "#74add1"
@@ -66,6 +68,15 @@ def _pyplot() -> Any:
 
 
 def _png(fig: Any) -> bytes:
+    """The figure as PNG, its texts typeset in French first (titles, labels, figures are
+    read by people like any message; DejaVu Sans has both no-break spaces)."""
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):
+        content = text.get_text()
+        typeset = french(content)
+        if typeset != content:
+            text.set_text(typeset)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
     _pyplot().close(fig)
