@@ -25,7 +25,16 @@ from typing import Any, Literal
 
 from flows.model import Flow, Step
 from flows.parsing import Invalid, Parsed, parse_answer
-from flows.recap import Edit, RecapItem, Validate, number_of, read_recap_reply, recap_items
+from flows.recap import (
+    Edit,
+    RecapItem,
+    Validate,
+    in_flow_order,
+    number_of,
+    read_recap_reply,
+    recap_items,
+    still_asked,
+)
 
 Status = Literal["in_progress", "completed", "cancelled"]
 
@@ -259,7 +268,7 @@ def _back_to_recap(flow: Flow, state: FlowState, step: Step) -> Transition:
     """/retour while changing an answer: the answer stays as it was."""
     if step.id not in state.answers and not step.optional:
         return _refuse(flow, state, Notice("flow.recap.revisit_required"))
-    return _advance(flow, replace(state, history=_passed(flow, state.history, step.id),
+    return _advance(flow, replace(state, history=in_flow_order(flow, state.history, step.id),
                                   selection=()))
 
 
@@ -273,7 +282,7 @@ def skip(flow: Flow, state: FlowState) -> Transition:
         return _refuse(flow, state, Notice("flow.skip_required"))
     answers = {k: v for k, v in state.answers.items() if k != step.id}
     comments = {k: v for k, v in state.comments.items() if k != step.id}
-    return _advance(flow, replace(state, history=_passed(flow, state.history, step.id),
+    return _advance(flow, replace(state, history=in_flow_order(flow, state.history, step.id),
                                   answers=answers, comments=comments, selection=()))
 
 
@@ -288,37 +297,18 @@ def _record(flow: Flow, state: FlowState, step: Step, parsed: Parsed) -> Transit
     comments = {k: v for k, v in state.comments.items() if k != step.id}
     if parsed.comment:
         comments[step.id] = parsed.comment
-    history = _passed(flow, state.history, step.id)
+    history = in_flow_order(flow, state.history, step.id)
     revisited = history[-1] != step.id
     new = replace(state, history=history, answers=answers, comments=comments, selection=())
     return _advance(flow, _prune(flow, new) if revisited else new)
 
 
-def _passed(flow: Flow, history: tuple[str, ...], step_id: str) -> tuple[str, ...]:
-    """``history`` with ``step_id`` in its place in the flow's order (at the end, but
-    for an answer changed from the recap)."""
-    kept = tuple(h for h in history if h != step_id)
-    if not kept or flow.index(kept[-1]) < flow.index(step_id):
-        return (*kept, step_id)
-    position = flow.index(step_id)
-    before = tuple(h for h in kept if flow.index(h) < position)
-    return (*before, step_id, *kept[len(before):])
-
-
 def _prune(flow: Flow, state: FlowState) -> FlowState:
-    """After a changed answer: forget the steps whose condition no longer holds (as
-    /retour would have), so the recap and summary only hold steps still asked."""
-    answers, comments = dict(state.answers), dict(state.comments)
-    dropped: set[str] = set()
-    for step in flow.steps:
-        if step.when and not step.visible(answers):
-            if step.id in answers or step.id in state.history:
-                dropped.add(step.id)
-            answers.pop(step.id, None)
-            comments.pop(step.id, None)
-    if not dropped:
+    """After a changed answer: forget the steps whose condition no longer holds."""
+    kept = still_asked(flow, state.history, state.answers, state.comments)
+    if kept is None:
         return state
-    history = tuple(h for h in state.history if h not in dropped)
+    history, answers, comments = kept
     return replace(state, history=history, answers=answers, comments=comments)
 
 

@@ -73,6 +73,37 @@ def number_of(flow: Flow, history: Iterable[str], step: Step) -> int:
     return 1 + sum(1 for s in flow.steps[:limit] if s.id in passed)
 
 
+def in_flow_order(flow: Flow, history: tuple[str, ...], step_id: str) -> tuple[str, ...]:
+    """``history`` with ``step_id`` in its place in the flow's order (at the end, but for
+    an answer changed from the recap), so /retour from the recap goes to the last
+    question."""
+    kept = tuple(h for h in history if h != step_id)
+    if not kept or flow.index(kept[-1]) < flow.index(step_id):
+        return (*kept, step_id)
+    position = flow.index(step_id)
+    before = tuple(h for h in kept if flow.index(h) < position)
+    return (*before, step_id, *kept[len(before):])
+
+
+def still_asked(flow: Flow, history: tuple[str, ...], answers: Mapping[str, Any],
+                comments: Mapping[str, str]
+                ) -> tuple[tuple[str, ...], dict[str, Any], dict[str, str]] | None:
+    """After a changed answer, the history and answers without the steps whose condition
+    no longer holds (as /retour would have dropped them), so the recap and the summary
+    only hold steps still asked; ``None`` when nothing is dropped."""
+    kept, notes = dict(answers), dict(comments)
+    dropped: set[str] = set()
+    for step in flow.steps:
+        if step.when and not step.visible(kept):
+            if step.id in kept or step.id in history:
+                dropped.add(step.id)
+            kept.pop(step.id, None)
+            notes.pop(step.id, None)
+    if not dropped:
+        return None
+    return tuple(h for h in history if h not in dropped), kept, notes
+
+
 def read_recap_reply(text: str) -> Edit | Validate | None:
     """« modifier 3 », « modifier la 3 », « 3 » → Edit(3); « valider » → Validate()."""
     folded = fold(text)
