@@ -28,7 +28,7 @@ def question_message(flow: Flow, q: Question, texts: Texts, can_go_back: bool) -
     index = flow.index(step.id)
     choices, text = _static_parts(flow, index, texts)
     if q.revisit:
-        text = f"{text}\n{_current_line(q, texts)}"
+        text = f"{_current_line(q, texts)}\n{text}"  # the question last
     if step.type == "multichoice":  # labels follow the ticks: built every time
         choices = tuple(
             Choice(
