@@ -16,6 +16,7 @@ from bot.channels.console import render as console_render
 from bot.channels.matrix_render import text_content
 from bot.channels.telegram.render import render_text
 from bot.markup import to_plain
+from bot.messages import Outgoing, from_stored_form, stored_form
 from bot.recap_view import recap_messages
 from bot.texts import texts
 from flows import engine
@@ -238,3 +239,11 @@ def test_a_newly_required_step_must_be_answered_before_the_recap() -> None:
     assert refused.outputs[0] == Notice("flow.recap.revisit_required") and not refused.changed
     recap = recap_of(engine.answer(flow, opened.state, "non"))
     assert "salaries" in [i.step.id for i in recap.items]
+
+
+def test_a_recap_kept_for_redelivery_stays_unlisted() -> None:
+    """Replies a dead worker never sent are kept and sent later: still not listed twice."""
+    flow = FLOWS["statut"]
+    messages = recap_messages(flow, engine.recap(flow, to_recap(flow).state), TEXTS)
+    assert from_stored_form(stored_form(messages)) == messages
+    assert "listed" not in stored_form([Outgoing(text="x")])[0]  # other replies as before
