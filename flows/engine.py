@@ -79,7 +79,7 @@ class Notice:
 
 @dataclass(frozen=True, slots=True)
 class Completed:
-    """The last step was passed: the caller computes and stores the summary."""
+    """« valider » at the recap: the caller computes and stores the summary."""
 
 
 Output = Question | Recap | Notice | Completed
