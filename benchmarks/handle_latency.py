@@ -26,7 +26,8 @@ async def main(messages: int, url: str) -> None:
     try:
         while sent < messages:
             key = assistant.user_key("console", f"bench{user}")
-            script = ["/facteurs", "2", "Projet de test"] + [str(i % 4 + 1) for i in range(23)]
+            script = (["/facteurs", "2", "Projet de test"] + [str(i % 4 + 1) for i in range(23)]
+                      + ["valider"])  # the recap before the summary (issue 14)
             for text in script:
                 if sent >= messages:
                     break

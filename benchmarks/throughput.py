@@ -3,8 +3,9 @@
 Usage: python benchmarks/throughput.py [--users 1000] [--pg URL] [--charts]
 
 Every message goes through ``Assistant.handle`` and is committed before the call
-returns. Each simulated person sends the 26 messages of the questionnaire
-(``/facteurs``, a role, a project name, 23 marks, with varied answers), one after
+returns. Each simulated person sends the 27 messages of the questionnaire
+(``/facteurs``, a role, a project name, 23 marks, with varied answers, then
+« valider » at the recap), one after
 the other, as a person would: the next message waits for the reply.
 
 Measurements:
@@ -14,7 +15,7 @@ Measurements:
   event loop, to when ``handle`` returned (committed). Run ``--repeat`` times
   (3), each on a new database; the fastest counts, as for the baseline below.
 - paced: 1,000 conversations under way at every moment, at different questions
-  (a steady state: about one message in 26 completes a questionnaire), and the
+  (a steady state: about one message in 27 completes a questionnaire), and the
   messages arrive on a schedule fixed in advance: a Poisson process of ``--rate``
   messages per second (1,000 by default). A message's latency runs from its
   *scheduled* arrival to the end of ``handle``: a message that had to wait (the
@@ -32,7 +33,7 @@ Measurements:
 
 The facteurs chart (a matplotlib PNG sent after the summary) is *not* drawn in the
 capacity and paced runs unless ``--charts`` is given: it costs a few hundred
-milliseconds of CPU per completed questionnaire, more than all 26 messages
+milliseconds of CPU per completed questionnaire, more than all 27 messages
 together, so it is timed separately and its effect on throughput is printed as a
 projection. With ``--pg URL`` the capacity run is repeated on PostgreSQL with one
 worker process and with two (the people split between them).
@@ -68,7 +69,8 @@ from bot.core import Assistant  # noqa: E402
 from bot.messages import Incoming  # noqa: E402
 from flows.registry import load_flows  # noqa: E402
 
-MESSAGES_PER_USER = 26
+MESSAGES_PER_USER = 27
+"""/facteurs, 25 answers, « valider » at the recap (issue 14)."""
 
 
 @lru_cache(maxsize=1)
@@ -77,7 +79,7 @@ def _facteurs() -> Any:
 
 
 def script_for(user: int) -> list[str]:
-    """A person's 26 messages: varied answers, so summaries (and charts) differ."""
+    """A person's 27 messages: varied answers, so summaries (and charts) differ."""
     rng = random.Random(user)
     flow = _facteurs()
     texts = ["/facteurs"]
@@ -88,6 +90,7 @@ def script_for(user: int) -> list[str]:
             texts.append(f"Projet de coopération n°{user}")
         else:
             texts.append(str(rng.randint(1, 4)))
+    texts.append("valider")
     return texts
 
 
@@ -162,7 +165,7 @@ async def run_users(url: str, users: range, label: str, rate: float = 0.0,
             start = loop.time()
             # Delivery: the message waits its turn on the event loop, as a webhook
             # request would (on SQLite ``handle`` itself never has to wait, so
-            # without this one person would send all 26 messages before the next
+            # without this one person would send all 27 messages before the next
             # one starts).
             await asyncio.sleep(0)
             await send(keys[user], text, start)
@@ -194,8 +197,8 @@ async def _paced(assistant: Assistant, run: Run, users: range, rate: float,
 
     Each person is a *seat*: when its person finishes the questionnaire, the next
     person takes the seat and starts it. Before the clock starts, each seat is brought
-    to a different question (0 to 25, in random order; not measured), so that the
-    measured run is a steady state: about 1 message in 26 completes a
+    to a different question (0 to 26, in random order; not measured), so that the
+    measured run is a steady state: about 1 message in 27 completes a
     questionnaire, as in real use — not 1,000 completions in the last second.
     The measured messages arrive on a Poisson schedule of ``rate`` per second,
     message k going to seat k mod people: each seat writes about once a second at
@@ -453,17 +456,28 @@ async def _baseline(users: int, workdir: Path, concurrent: bool, tag: int) -> Ru
             if index + 1 < len(steps):
                 await update.effective_message.reply_text(question(index + 1))
                 return index + 1
-            summary = summarise(SummaryInput(flow=flow, answers=answers, comments={}))
-            context.user_data.setdefault("summaries", []).append(summary)  # type: ignore[union-attr]
-            await update.effective_message.reply_text("Merci pour vos réponses.")
-            return ConversationHandler.END
+            # The recap, as ours shows it (issue 14): every answer, numbered.
+            await update.effective_message.reply_text("\n".join(
+                f"{i}. {s.ask} {answers.get(s.id, '')}" for i, s in enumerate(steps, 1)))
+            return len(steps)
 
         return on_answer
 
+    async def on_validate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+        if (update.effective_message.text or "").strip().lower() != "valider":
+            await update.effective_message.reply_text("Tapez « valider ».")
+            return len(steps)
+        answers = context.user_data["answers"]  # type: ignore[index]
+        summary = summarise(SummaryInput(flow=flow, answers=answers, comments={}))
+        context.user_data.setdefault("summaries", []).append(summary)  # type: ignore[union-attr]
+        await update.effective_message.reply_text("Merci pour vos réponses.")
+        return ConversationHandler.END
+
     handler = ConversationHandler(
         entry_points=[CommandHandler("facteurs", begin)],
-        states={i: [MessageHandler(filters.TEXT & ~filters.COMMAND, make_step(i))]
-                for i in range(len(steps))},
+        states={**{i: [MessageHandler(filters.TEXT & ~filters.COMMAND, make_step(i))]
+                   for i in range(len(steps))},
+                len(steps): [MessageHandler(filters.TEXT & ~filters.COMMAND, on_validate)]},
         fallbacks=[],
         name="facteurs",
         persistent=True,

@@ -14,9 +14,10 @@ from bot.messages import Attachment, Outgoing
 from bot.notice import notice_once
 from bot.payloads import StepButton
 from bot.presenter import notice_text, question_message, step_help
+from bot.recap_view import recap_messages
 from bot.turn import Turn
 from flows import engine
-from flows.engine import Completed, FlowState, Notice, Question, Transition
+from flows.engine import Completed, FlowState, Notice, Question, Recap, Transition
 from flows.model import Flow
 from flows.views import views_from_state
 from storage.records import SessionRecord
@@ -77,6 +78,8 @@ def continue_flow(turn: Turn, session: SessionRecord, action: str,
             transition = engine.cancel(state)
         case "help":
             q = engine.question(flow, state)
+            if q is None and engine.at_recap(flow, state):
+                return [turn.say("flow.recap.how")]
             return [step_help(flow, q, turn.texts)] if q else [turn.say("flow.not_active")]
         case _:
             transition = engine.resume(flow, state)
@@ -92,6 +95,8 @@ def press_button(turn: Turn, session: SessionRecord | None,
         return [turn.say("flow.stale_button_no_flow")]
     before = session.flow_state
     state = _upgrade(flow, before) if before.version != flow.version else before
+    if button.kind in ("e", "f"):
+        return _recap_button(turn, session, flow, button, before, state)
     current = engine.current_step(flow, state)
     if (
         button.version != flow.version
@@ -104,6 +109,19 @@ def press_button(turn: Turn, session: SessionRecord | None,
         transition = engine.confirm_selection(flow, state, current.id)
     else:
         transition = engine.answer_option(flow, state, current.id, button.option)
+    return _apply(turn, session, flow, transition, before)
+
+
+def _recap_button(turn: Turn, session: SessionRecord, flow: Flow, button: StepButton,
+                  before: FlowState, state: FlowState) -> list[Outgoing]:
+    """« Modifier N » or « Valider » under the recap (stale once the recap is left)."""
+    if (button.version != flow.version or not engine.at_recap(flow, state)
+            or button.step_index >= len(flow.steps)):
+        return [turn.say("flow.stale_button"), *continue_flow(turn, session, "resume")]
+    if button.kind == "f":
+        transition = engine.validate(flow, state)
+    else:
+        transition = engine.edit_step(flow, state, flow.steps[button.step_index].id)
     return _apply(turn, session, flow, transition, before)
 
 
@@ -128,6 +146,8 @@ def _apply(turn: Turn, session: SessionRecord, flow: Flow, transition: Transitio
                 replies.append(
                     question_message(flow, output, turn.texts, can_go_back=bool(state.history))
                 )
+            case Recap():
+                replies.extend(recap_messages(flow, output, turn.texts))
             case Completed():
                 replies.extend(_complete(turn, session, flow, state))
     if state.status != "in_progress":

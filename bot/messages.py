@@ -76,6 +76,9 @@ class Outgoing:
     actions: tuple[Choice, ...] = field(default_factory=tuple)
     file: Attachment | None = None
     image: Attachment | None = None
+    listed: bool = False
+    """The text already numbers the choices (the recap): a text channel shows them as
+    buttons only where it has buttons, and does not list them a second time."""
 
 
 def stored_form(replies: list[Outgoing]) -> list[dict[str, Any]]:
@@ -86,7 +89,8 @@ def stored_form(replies: list[Outgoing]) -> list[dict[str, Any]]:
     """
     return [
         {"text": r.text, "choices": [[c.label, c.payload] for c in r.choices],
-         "actions": [[c.label, c.payload] for c in r.actions]}
+         "actions": [[c.label, c.payload] for c in r.actions],
+         **({"listed": True} if r.listed else {})}
         for r in replies
         if r.text or r.choices or r.actions
     ]
@@ -98,7 +102,7 @@ def from_stored_form(stored: list[dict[str, Any]]) -> list[Outgoing]:
 
     return [
         Outgoing(text=item["text"], choices=buttons(item["choices"]),
-                 actions=buttons(item["actions"]))
+                 actions=buttons(item["actions"]), listed=bool(item.get("listed")))
         for item in stored
     ]
 

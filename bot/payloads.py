@@ -16,7 +16,8 @@ MAX_BYTES = 64
 @dataclass(frozen=True, slots=True)
 class StepButton:
     kind: str
-    """``o`` option, ``t`` toggle of a multiple choice, ``v`` validate a multiple choice."""
+    """``o`` option, ``t`` toggle of a multiple choice, ``v`` validate a multiple choice;
+    at the recap, ``e`` change the answer of step ``step_index``, ``f`` validate (finish)."""
     flow_id: str
     version: str
     step_index: int
@@ -30,7 +31,7 @@ class StepButton:
 
 def decode_step_button(payload: str) -> StepButton | None:
     parts = payload.split(":")
-    if len(parts) != 5 or parts[0] not in ("o", "t", "v"):
+    if len(parts) != 5 or parts[0] not in ("o", "t", "v", "e", "f"):
         return None
     kind, flow_id, version, step, option = parts
     if not (step.isdigit() and option.isdigit()):

@@ -12,17 +12,23 @@ from bot.payloads import StepButton
 from bot.texts import Texts
 from flows.engine import Notice, Question
 from flows.model import Flow
+from flows.recap import ANSWER_MAX, shorten
+from flows.views import display_value
 
 
 def question_message(flow: Flow, q: Question, texts: Texts, can_go_back: bool) -> Outgoing:
     step = q.step
-    if step.section:
+    if q.revisit:
+        header = texts("flow.recap.revisit_header", number=q.revisit)
+    elif step.section:
         header = texts("question_header", section=step.section, position=q.position,
                        total=q.total)
     else:
         header = texts("question_header_nosection", position=q.position, total=q.total)
     index = flow.index(step.id)
     choices, text = _static_parts(flow, index, texts)
+    if q.revisit:
+        text = f"{_current_line(q, texts)}\n{text}"  # the question last
     if step.type == "multichoice":  # labels follow the ticks: built every time
         choices = tuple(
             Choice(
@@ -37,11 +43,21 @@ def question_message(flow: Flow, q: Question, texts: Texts, can_go_back: bool) -
             Choice(texts("label_validate"),
                    StepButton("v", flow.id, flow.version, index, 0).encode())
         )
-    if can_go_back:
+    if q.revisit:
+        actions.append(Choice(texts("flow.recap.label_back"), "/retour"))
+    elif can_go_back:
         actions.append(Choice(texts("label_back"), "/retour"))
     if step.optional:
         actions.append(Choice(texts("label_skip"), "/passer"))
     return Outgoing(text=f"{header}\n{text}", choices=choices, actions=tuple(actions))
+
+
+def _current_line(q: Question, texts: Texts) -> str:
+    """« Réponse actuelle : … » under a question asked again from the recap."""
+    if q.current is None:
+        return texts("flow.recap.revisit_none")
+    shown = shorten(display_value(q.step, q.current), ANSWER_MAX)
+    return texts("flow.recap.revisit_current", answer=shown)
 
 
 _STATIC: dict[tuple[int, int, int], tuple[Flow, Texts, tuple[Choice, ...], str]] = {}

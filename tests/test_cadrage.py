@@ -210,6 +210,7 @@ CONSOLE_CONCERTATION = [
     "7", "/passer",                                   # information (rien), documents
     "/passer", "4",                                   # prise_en_compte, retour (pas prévu)
     "/passer", "/passer",                             # evaluation, suivi
+    "valider",                                        # the recap (issue 14)
 ]
 
 

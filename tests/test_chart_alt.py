@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.channels import console
+from bot.markup import to_plain
 from bot.messages import Attachment, Outgoing
 from bot.testing import ConsoleUser, memory_assistant
+from bot.texts import texts
 from bot.workshop_routes import chart_messages, charts
 from flows.typography import french
 from tests.test_accessibility import documents
@@ -33,6 +35,9 @@ async def completed(command: str) -> tuple[Attachment, ConsoleUser]:
         images = [r.image for r in replies if r.image is not None]
         if images:
             return images[0], user
+        if to_plain(texts()("flow.recap.title")) in user.plain():
+            replies = await user.say("valider")  # the recap after the last question
+            continue
         replies = await user.say("2" if replies[-1].choices else "Un projet < & >")
     raise AssertionError(f"no chart after {command}: {user.plain()[-400:]}")
 

@@ -337,6 +337,8 @@ async def test_console_user_completes_the_charte_and_gets_scores_and_chart(alice
     await alice.say("/passer")                                   # projet
     for _ in range(18):
         await alice.say("2")
+    assert "Récapitulatif" in alice.text()  # the recap first (issue 14)
+    await alice.say("valider")
     text = alice.text()
     assert "Article 1, un cadre clair et partagé : **50 %**" in text
     images = [r.image for r in alice.last if r.image is not None]
@@ -352,7 +354,8 @@ async def test_console_relation_reasks_the_options_after_free_text(alice: Any) -
         "On évite le sujet pour préserver l'entente",
         "On met le désaccord sur la table et on cherche ensemble",
         "L'un des deux tranche seul", "Ce n'est pas encore arrivé"]
-    for text in ("1", "1", "1", "1", "6"):     # désaccords, contraintes, confiance, souhait, freins
+    for text in ("1", "1", "1", "1", "6",     # désaccords, contraintes, confiance, souhait, freins
+                 "valider"):                  # the recap (issue 14)
         await alice.say(text)
     summary = alice.text()
     assert "**Votre relation : Partenariat**" in summary

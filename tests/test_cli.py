@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-FACTEURS_ANSWERS = ["2", "Une recyclerie"] + [str(i % 4 + 1) for i in range(23)]
+FACTEURS_ANSWERS = ["2", "Une recyclerie"] + [str(i % 4 + 1) for i in range(23)] + ["valider"]
+"""The 25 answers, then « valider » at the recap (issue 14)."""
 
 
 def coopbot(*args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from flows import engine
-from flows.engine import Completed, Notice, Question
+from flows.engine import Completed, Notice, Question, Recap
 from flows.loader import load_flow
 from flows.model import Flow
 
@@ -69,14 +69,17 @@ def test_answers_and_navigation(flow, inputs, expected_step, expected_answers):
 
 
 def test_completion_without_the_conditional_step(flow):
-    transition = run(flow, ["2", "/passer", "4", "1"])
+    at_recap = run(flow, ["2", "/passer", "4", "1"])
+    assert at_recap.state.status == "in_progress"  # the recap comes first
+    assert any(isinstance(o, Recap) for o in at_recap.outputs)
+    transition = run(flow, ["2", "/passer", "4", "1", "valider"])
     assert transition.state.status == "completed"
     assert any(isinstance(o, Completed) for o in transition.outputs)
     assert "garant" not in transition.state.answers
 
 
 def test_completion_with_the_conditional_step(flow):
-    transition = run(flow, ["2", "/passer", "2 peu de liens", "2", "non"])
+    transition = run(flow, ["2", "/passer", "2 peu de liens", "2", "non", "valider"])
     assert transition.state.status == "completed"
     assert transition.state.answers["garant"] is False
     assert transition.state.comments == {"confiance": "peu de liens"}

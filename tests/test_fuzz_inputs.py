@@ -130,6 +130,15 @@ async def walk_with_hostile_inputs(assistant: Assistant, flow: Flow,
             moved_on = await current(assistant, user.key, flow) != step
             assert moved_on, f"{flow.id}/{step.id}: a valid answer after hostile ones failed"
     assert await current(assistant, user.key, flow) is None
+    # At the recap (issue 14): a hostile input is refused, or read as « modifier N » (a
+    # digit in disguise), then /retour comes back to the recap; « valider » completes.
+    for _ in range(TRIES_PER_STEP):
+        name, text = next(inputs)
+        check_replies(assistant, await user.say(text))
+        if await current(assistant, user.key, flow) is not None:
+            check_replies(assistant, await user.say("/retour"))
+        assert await current(assistant, user.key, flow) is None, (flow.id, name)
+    check_replies(assistant, await user.say("valider"))
     return user
 
 

@@ -169,7 +169,7 @@ def test_summary_and_templates(flow: Flow) -> None:
 
 async def test_statut_in_chat_ends_with_forms_and_contacts(alice) -> None:
     await alice.say("/statut")
-    for reply in ("1", "2", "2", "2", "non", "oui"):
+    for reply in ("1", "2", "2", "2", "non", "oui", "valider"):  # valider: the recap
         await alice.say(reply)
     text = alice.text()
     assert "SCIC" in text

@@ -178,10 +178,21 @@ async def test_direct_chat_facteurs_export_and_restart(
             seen_steps.append(current)
             reply = "2" if re.search(r"^1\. ", question["body"], re.MULTILINE) else "Un projet"
             if current == total:
+                # The recap first (issue 14): 25 numbered lines, no list repeated below.
+                answers = await ask(
+                    alice, room, reply,
+                    lambda got: any("Récapitulatif de vos réponses" in a.get("body", "")
+                                    for a in got),
+                    "the recap",
+                )
+                recap = next(a for a in answers
+                             if "Récapitulatif de vos réponses" in a.get("body", ""))
+                assert re.search(rf"^{total}\. ", recap["body"], re.MULTILINE), recap["body"]
+                assert "<ol>" not in recap["formatted_body"]
                 answers = await ask(
                     alice,
                     room,
-                    reply,
+                    "valider",
                     lambda got: any(a.get("msgtype") == "m.image" for a in got),
                     "the summary chart",
                 )

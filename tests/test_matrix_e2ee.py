@@ -172,8 +172,14 @@ async def test_encrypted_direct_chat_as_element(
             numbered = re.search(r"^1\. ", current["content"]["body"], re.MULTILINE)
             reply = "2" if numbered else "Un projet"
             if step == total:
+                # The recap first (issue 14), then « valider » makes the summary and chart.
+                recap_title = texts("flow.recap.title").strip("*")
                 _, replies = await chat.say(
-                    reply, lambda r: any(x["content"].get("msgtype") == "m.image" for x in r),
+                    reply, lambda r, t=recap_title: any(t in x["content"].get("body", "")
+                                                        for x in r), "the recap")
+                _, replies = await chat.say(
+                    "valider",
+                    lambda r: any(x["content"].get("msgtype") == "m.image" for x in r),
                     "the summary chart")
                 break
             _, replies = await chat.say(reply, question, f"question {step + 1}")

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.markup import to_html
+from bot.markup import to_html, to_plain
 from bot.texts import texts
+from flows.typography import french
 from tests.fake_telegram import Call, FakeTelegram
 
 pytestmark = pytest.mark.slow
@@ -137,6 +138,45 @@ def _tapped_message(call: Call, message_id: int) -> dict[str, object]:
     }
 
 
+def _text(calls: list[Call]) -> str:
+    return "\n".join(str(c.params.get("text", "")) for c in calls)
+
+
+async def _recap_by_buttons(tg: FakeTelegram, replies: list[Call], total: int) -> None:
+    """After the last answer (issue 14): the recap, every answer numbered, each message
+    within Telegram's 4,096 characters, a « Modifier N » button per answer and
+    « Valider » under the last message; « Modifier 3 » asks question 3 again with its
+    answer, a tap there brings the recap back with the new answer, « Valider » gives
+    the summary."""
+    title = to_plain(texts()("flow.recap.title"))
+    assert title in _text(replies), _text(replies)[-500:]
+    assert all(len(str(c.params.get("text", ""))) <= 4096 for c in replies)
+    for n in range(1, total + 1):
+        assert re.search(rf"^{n}\. ", _text(replies), re.MULTILINE), n
+    last = replies[-1]
+    edits = [b for b in last.buttons if b["callback_data"].startswith("e:")]
+    assert [b["text"] for b in edits] == [f"Modifier {n}" for n in range(1, total + 1)]
+    assert last.buttons[-2]["callback_data"].startswith("f:")  # then « Retour »
+
+    before = len(tg.messages_to(USER))
+    await tg.press(USER, edits[2]["callback_data"], message=_tapped_message(last, 900))
+    again = await _settled(tg, before)
+    assert "Modifier la réponse 3" in _text(again) and "Réponse actuelle" in _text(again)
+    first = _option_buttons(again[-1])[0]
+    before = len(tg.messages_to(USER))
+    await tg.press(USER, first["callback_data"], message=_tapped_message(again[-1], 901))
+    recap = await _settled(tg, before)
+    assert title in _text(recap) and _question(recap) is None  # the recap, not question 4
+    assert re.search(rf"^3\. .*{first['text']}", _text(recap), re.MULTILINE), _text(recap)
+
+    validate = next(b for b in recap[-1].buttons if b["callback_data"].startswith("f:"))
+    before = len(tg.messages_to(USER))
+    await tg.press(USER, validate["callback_data"], message=_tapped_message(recap[-1], 902))
+    await tg.wait_for("sendPhoto")  # the chart comes with the summary, after the commit
+    summary = await _settled(tg, before)
+    assert "Merci" in _text(summary) and "Facteurs relationnels" in _text(summary)
+
+
 async def test_facteurs_by_buttons_across_restarts_then_export(
     tg: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -213,6 +253,8 @@ async def test_facteurs_by_buttons_across_restarts_then_export(
         assert asked == list(range(1, total + 1)), asked
         assert stale_checked and redelivery_checked and unsent_checked
         assert len(tg.of("answerCallbackQuery")) == len(tg.of("editMessageReplyMarkup"))
+        await _recap_by_buttons(tg, replies, total)
+        assert len(tg.of("answerCallbackQuery")) == len(tg.of("editMessageReplyMarkup"))
 
         # The export, as a document; the same update delivered twice gives one document.
         before = len(tg.messages_to(USER))
@@ -286,7 +328,7 @@ async def test_invitation_link_and_qr_then_two_people_join_by_start_payload(
         await tg.send_text(bob, "/facteurs")
         bob_before = len(await _replies(tg, bob, 0))
         notice = "Vos données"
-        welcome = t("workshop.join.welcome", title="Fresque de l'engagement local")
+        welcome = french(t("workshop.join.welcome", title="Fresque de l'engagement local"))
         payload = link.rpartition("=")[2]
         await tg.send_text(alice, f"/start {payload}")
         joined = [_plain(c) for c in await _replies(tg, alice, 0)]
@@ -299,7 +341,7 @@ async def test_invitation_link_and_qr_then_two_people_join_by_start_payload(
         # A wrong payload: the polite refusal of a wrong code, nothing else.
         await tg.send_text(eve, "/start atelier_ZZZZZZZZZ")
         refused = [_plain(c) for c in await _replies(tg, eve, 0)]
-        assert refused == [html.unescape(t("workshop.join.unknown_link"))], refused
+        assert refused == [french(html.unescape(t("workshop.join.unknown_link")))], refused
 
         # Both joined, as with /rejoindre: the facilitator's synthesis counts two.
         before = len(tg.messages_to(anim))

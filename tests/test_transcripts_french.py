@@ -18,8 +18,10 @@ import pytest
 from bot.channels.console import render as console_render
 from bot.channels.matrix_render import text_content
 from bot.channels.telegram.render import render_text
+from bot.markup import to_plain
 from bot.messages import Outgoing
 from bot.testing import ConsoleUser, memory_assistant, shared_content
+from bot.texts import texts
 
 FLOW_FILES = sorted(Path("flows/definitions").glob("*.yaml"))
 TYPED_TEXT = "Associer les habitants : c'est essentiel ! Et « vite » ?"
@@ -42,7 +44,10 @@ def flow_commands() -> list[str]:
 
 
 def answer_for(replies: list[Outgoing], shown: str, last_choice: bool) -> str:
-    """What a person would type: a number for a choice, else a number or a sentence."""
+    """What a person would type: a number for a choice, else a number or a sentence;
+    « valider » at the recap that follows the last question."""
+    if to_plain(texts()("flow.recap.title")) in shown:
+        return "valider"
     choices = [r for r in replies if r.choices]
     if choices:
         if "séparés par des virgules" in shown:

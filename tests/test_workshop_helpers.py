@@ -85,9 +85,10 @@ def typed_answers(person: Person) -> list[str]:
     lines = [str(CATEGORY_NUMBER[person.category]), "/passer", person.expects,
              str(RELATION_NUMBER[person.relation]), person.obstacle, person.asks,
              person.commits]
+    # « valider » answers the recap shown after the last question (issue 14).
     if person.ratings is None:
-        return [*lines, "non"]
-    return [*lines, "oui", *(str(r) for r in person.ratings)]
+        return [*lines, "non", "valider"]
+    return [*lines, "oui", *(str(r) for r in person.ratings), "valider"]
 
 
 @dataclass

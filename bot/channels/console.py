@@ -24,7 +24,7 @@ def render(out: Outgoing, files_dir: Path = FILES_DIR) -> str:
     lines: list[str] = []
     if out.text:
         lines.append(to_plain(out.text))
-    for number, choice in enumerate(out.choices, start=1):
+    for number, choice in enumerate(() if out.listed else out.choices, start=1):
         lines.append(f"  {number}. {to_label(choice.label)}")
     commands = [c.payload for c in out.actions if c.payload.startswith("/")]
     if commands:

@@ -118,7 +118,7 @@ def text_content(out: Outgoing, reply_to: str | None = None) -> dict[str, Any] |
     if out.text.strip():
         plain_parts.append(to_plain(out.text))
         html_parts.append(to_html(out.text).replace("\n", "<br>"))
-    if out.choices:
+    if out.choices and not out.listed:
         plain_parts.append(
             "\n".join(f"{number}. {to_label(choice.label)}"
                       for number, choice in _numbered(out.choices))
