@@ -14,22 +14,21 @@ from collections.abc import Callable
 from typing import Any
 
 from storage.reports.charts.common import (
-    DPI,
     INK,
     LEVIER_FORT,
     WIDTH_INCHES,
     _png,
-    _pyplot,
     factor_family_bars,
+    figure,
 )
 
 
 def category_chart(categories: list[dict[str, Any]], title: str) -> bytes | None:
     if not categories:
         return None
-    plt = _pyplot()
     n = len(categories)
-    fig, ax = plt.subplots(figsize=(WIDTH_INCHES, 1.4 + 0.62 * n), dpi=DPI)
+    fig = figure(WIDTH_INCHES, 1.4 + 0.62 * n)
+    ax = fig.add_subplot()
     counts = [int(c["count"]) for c in categories]
     top = max(counts)
     ax.barh(range(n), counts, height=0.62, color=LEVIER_FORT, edgecolor="white")
