@@ -4,7 +4,8 @@ A person completes /facteurs by tapping the buttons the bot sent, the process is
 stopped twice along the way (once cleanly, once killed), and the person carries on
 with the keyboard already on screen: no question is lost or asked twice. A stale
 button, a redelivered update, a crash between the commit of a tap and the sending
-of the next question, and the export as a document are checked on the way.
+of the next question, the chart following the summary as a photo of its own, and
+the export as a document are checked on the way.
 """
 
 from __future__ import annotations
@@ -209,6 +210,15 @@ async def test_facteurs_by_buttons_across_restarts_then_export(
 
         assert total > 20
         assert asked == list(range(1, total + 1)), asked
+        # The completing tap's reply went out with the summary; the chart, drawn in a
+        # chart process meanwhile, follows as a photo of its own, after the summary.
+        await tg.wait_for("sendPhoto", timeout=60)
+        sent = tg.messages_to(USER)
+        [photo] = [c for c in sent if c.method == "sendPhoto"]
+        summary = next(i for i, c in enumerate(sent)
+                       if "Facteurs relationnels" in str(c.params.get("text", "")))
+        assert sent.index(photo) > summary
+        assert photo.files["photo"][1].startswith(b"\x89PNG")
         assert stale_checked and redelivery_checked and unsent_checked
         assert len(tg.of("answerCallbackQuery")) == len(tg.of("editMessageReplyMarkup"))
 

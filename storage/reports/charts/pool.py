@@ -57,11 +57,8 @@ class ChartPool:
         self._executor: ProcessPoolExecutor | None = None
         self._closed = False
 
-    @property
-    def started(self) -> bool:
-        return self._executor is not None
-
     def _start(self) -> ProcessPoolExecutor:
+        """The executor only: its processes start with the first submits."""
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([WORKER_MODULE])
         from storage.reports.charts.worker import start_worker
@@ -78,8 +75,12 @@ class ChartPool:
 
         executor = self._executor or self._start()
         try:
-            future = executor.submit(draw, kind, dict(data))
-        except (BrokenProcessPool, RuntimeError):
+            # In a thread: a submit may start a process (the very first one waits for the
+            # forkserver to load matplotlib, about a second), never on the event loop.
+            future = await asyncio.to_thread(executor.submit, draw, kind, dict(data))
+        except (BrokenProcessPool, RuntimeError):  # RuntimeError: shut down meanwhile
+            if self._closed:
+                return None
             log.exception("chart pool unusable; it is started again for the next chart")
             self._drop(executor)
             return None
