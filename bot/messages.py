@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
@@ -112,8 +114,6 @@ def from_stored_form(stored: list[dict[str, Any]]) -> list[Outgoing]:
 # This is the seam for Coopbot's durable outbox of messages it sends first: a
 # follow-up has a ``kind`` (``chart``) so that it can later be queued as such a
 # message instead of being held in memory.
-
-log = logging.getLogger(__name__)
 
 Send = Callable[[list[Outgoing]], Awaitable[object]]
 """How a channel sends messages to the person the follow-ups are for."""
