@@ -190,6 +190,9 @@ async def test_direct_chat_facteurs_export_and_restart(
             question = question_in(answers)
         assert seen_steps == list(range(1, total + 1))
         image = next(a for a in answers if a["msgtype"] == "m.image")
+        # The chart follows the summary as an event of its own (drawn meanwhile).
+        summary = next(i for i, a in enumerate(answers) if "Merci" in a.get("body", ""))
+        assert answers.index(image) > summary
         assert image["info"]["mimetype"] == "image/png"
         assert image["info"]["w"] > 0 and image["info"]["h"] > 0
         png = await alice.download(image["url"])
