@@ -78,13 +78,14 @@ async def test_a_chart_that_fails_gives_none_and_the_next_one_is_drawn(caplog) -
 
 
 async def test_a_killed_chart_process_costs_one_chart_and_the_pool_comes_back(caplog) -> None:
+    others = chart_workers()  # other tests' pools, left alone
     pool = ChartPool(workers=1)
     summary = facteurs_summary(dict.fromkeys(all_factors(), 3))
     try:
         assert await pool.draw("facteurs", summary)
         pending = asyncio.gather(*(pool.draw("facteurs", summary) for _ in range(3)))
         await asyncio.sleep(0.05)
-        for pid in chart_workers():
+        for pid in chart_workers() - others:
             os.kill(pid, signal.SIGKILL)
         results = await asyncio.wait_for(pending, 30)
         assert None in results and "died" in caplog.text
@@ -94,13 +95,26 @@ async def test_a_killed_chart_process_costs_one_chart_and_the_pool_comes_back(ca
 
 
 async def test_closing_the_assistant_ends_its_chart_processes() -> None:
+    others = chart_workers()
     assistant = memory_assistant()
     key = assistant.user_key("console", "closer")
     for text in ["/facteurs", "2", "Projet"] + ["3"] * 23:
         replies = await assistant.handle(Incoming("console", key, "console", text=text))
     assert replies[-1].image is not None  # drawn by the pool
-    workers = chart_workers()
+    workers = chart_workers() - others
     assert workers, "the chart was drawn in another process"
     await assistant.close()
     assert await _gone(workers), "no chart process is left after close"
     assert await assistant.charts.draw("facteurs", {"families": []}) is None
+
+
+async def test_warming_starts_a_chart_process_that_close_ends() -> None:
+    others = chart_workers()
+    pool = ChartPool(workers=1)
+    await pool.warm()
+    workers = chart_workers() - others
+    assert workers, "a chart process is ready before the first chart"
+    await pool.close()
+    assert await _gone(workers)
+    await pool.warm()  # closed: starts nothing
+    assert chart_workers() <= others

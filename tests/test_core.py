@@ -241,6 +241,9 @@ class HeldCharts:
         await self.release.wait()
         return render_chart(kind, data)
 
+    async def warm(self) -> None:
+        pass
+
     async def close(self) -> None:
         self.release.set()
 
@@ -248,6 +251,9 @@ class HeldCharts:
 class FailingCharts:
     async def draw(self, kind, data):
         raise RuntimeError("the drawing library broke")
+
+    async def warm(self) -> None:
+        pass
 
     async def close(self) -> None:
         pass

@@ -9,7 +9,8 @@ Hygiene: the processes come from a *forkserver* (never ``fork`` from a process t
 already runs threads: the database driver's and the event loop's), which preloads
 matplotlib once; each worker is replaced after ``max_tasks_per_child`` charts so
 that a slow leak in a drawing library cannot grow for ever; the pool starts at the
-first chart (``coopbot chat`` and the CLI never pay for it) and ``close`` ends it.
+first chart (``coopbot chat`` and the CLI never pay for it) or when ``coopbot run``
+warms it, and ``close`` ends it.
 
 A chart never loses a conversation: whatever goes wrong (a drawing error, a worker
 killed, the pool closed meanwhile) is logged and ``draw`` returns ``None``.
@@ -44,6 +45,10 @@ class Charts(Protocol):
     """What the assistant needs to draw a chart: :class:`ChartPool`, or a test's double."""
 
     async def draw(self, kind: str, data: Mapping[str, Any]) -> bytes | None: ...
+    async def warm(self) -> None:
+        """Get ready to draw (may do nothing)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -96,6 +101,19 @@ class ChartPool:
         except Exception:
             log.exception("chart %s could not be drawn", kind)
         return None
+
+    async def warm(self) -> None:
+        """Start the forkserver and one process now (``coopbot run`` at start-up), so that
+        the first person's chart does not wait for matplotlib to load (1 s or more)."""
+        if self._closed:
+            return
+        from storage.reports.charts.worker import ready
+
+        executor = self._executor or self._start()
+        try:
+            await asyncio.wrap_future(await asyncio.to_thread(executor.submit, ready))
+        except Exception:  # the first chart will try again
+            log.warning("chart processes could not be started ahead", exc_info=True)
 
     def _drop(self, executor: ProcessPoolExecutor) -> None:
         if self._executor is executor:

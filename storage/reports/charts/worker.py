@@ -31,3 +31,8 @@ def start_worker() -> None:
 
 def draw(kind: str, data: Mapping[str, Any]) -> bytes | None:
     return render_chart(kind, data)
+
+
+def ready() -> bool:
+    """A task that draws nothing: submitted by ``ChartPool.warm`` to start a process."""
+    return True
