@@ -32,11 +32,15 @@ Measurements:
   Its state lives in memory and is pickled once at the end (normally every 60 s).
 
 The facteurs chart (a matplotlib PNG sent after the summary) is *not* drawn in the
-capacity and paced runs unless ``--charts`` is given: it costs a few hundred
-milliseconds of CPU per completed questionnaire, more than all 27 messages
-together, so it is timed separately and its effect on throughput is printed as a
-projection. With ``--pg URL`` the capacity run is repeated on PostgreSQL with one
-worker process and with two (the people split between them).
+capacity and paced runs unless ``--charts`` is given. With ``--charts`` it is drawn
+as in production: in the chart processes (:mod:`storage.reports.charts.pool`), off
+the reply path, and sent as a follow-up after the replies; a message's latency
+still ends when its replies are ready, and the charts' own figures are printed
+apart (how many arrived, how long after the completing message, when the last
+one arrived). The CPU one chart costs is timed in this process in both modes;
+without ``--charts`` its effect on throughput if it were drawn in the serving
+process is printed as a projection. With ``--pg URL`` the capacity run is repeated
+on PostgreSQL with one worker process and with two (the people split between them).
 
 The last line is ``RESULT key=value …`` (SQLite figures; ``pg1_``/``pg2_`` keys
 when ``--pg`` is given).
@@ -66,7 +70,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import Settings  # noqa: E402
 from bot.core import Assistant  # noqa: E402
-from bot.messages import Incoming  # noqa: E402
+from bot.messages import FollowUps, Incoming, Outgoing  # noqa: E402
 from flows.registry import load_flows  # noqa: E402
 
 MESSAGES_PER_USER = 27
@@ -103,6 +107,13 @@ class Run:
     """CPU time of this process over the run: less sensitive to other load than wall."""
     latencies_ms: list[float] = field(default_factory=list)
     completed: int = 0
+    completing_ms: list[float] = field(default_factory=list)
+    """Latencies of the messages that complete a questionnaire (also in latencies_ms)."""
+    chart_lags_ms: list[float] = field(default_factory=list)
+    """From a completing message's send to its chart's arrival (``--charts``)."""
+    charts_done_s: float = 0.0
+    """From the start to the last chart's arrival."""
+    sending: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -116,6 +127,17 @@ class Run:
     def cpu_ms(self) -> float:
         return 1000 * self.cpu_s / self.messages if self.messages else 0.0
 
+    def completing_p99(self) -> float:
+        ordered = sorted(self.completing_ms)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
+
+    def chart_line(self) -> str:
+        lags = sorted(self.chart_lags_ms) or [0.0]
+        return (f"  charts: {len(self.chart_lags_ms)} arrived after their replies, "
+                f"{statistics.median(lags):.0f} ms after the completing message (p50), "
+                f"p99 {lags[min(len(lags) - 1, int(len(lags) * 0.99))]:.0f} ms; the last "
+                f"{self.charts_done_s:.2f} s after the start")
+
     def line(self) -> str:
         p50 = statistics.median(self.latencies_ms) if self.latencies_ms else 0.0
         cpu = f"   CPU {self.cpu_ms:.3f} ms/msg" if self.cpu_s else ""
@@ -124,10 +146,25 @@ class Run:
                 f"max {max(self.latencies_ms or [0]):8.1f} ms   completed {self.completed}{cpu}")
 
 
-def _no_charts() -> None:
-    import bot.flow_turns
+class NoCharts:
+    """Charts off: the follow-up is still made, and finds nothing to draw."""
 
-    bot.flow_turns.render_chart = lambda _name, _summary: None  # type: ignore[assignment]
+    async def draw(self, kind: str, data: Any) -> bytes | None:
+        return None
+
+    async def warm(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+DRAW_CHARTS = [False]
+"""Set by ``--charts``: the assistants of this run draw them in the chart pool."""
+
+
+def _no_charts() -> None:
+    DRAW_CHARTS[0] = False
 
 
 def poisson_schedule(messages: int, rate: float, seed: int = 1) -> list[float]:
@@ -148,7 +185,8 @@ async def run_users(url: str, users: range, label: str, rate: float = 0.0,
     ``one_by_one``: no concurrency at all, message after message (people
     interleaved), to compare with the baseline measured the same way.
     """
-    assistant = await Assistant.create(Settings(database_url=url, secret="bench"))
+    assistant = await Assistant.create(Settings(database_url=url, secret="bench"),
+                                       charts=None if DRAW_CHARTS[0] else NoCharts())
     gc.collect()
     gc.freeze()  # as ``coopbot run`` does after start-up (bot/runner.py)
     run = Run(label)
@@ -157,8 +195,20 @@ async def run_users(url: str, users: range, label: str, rate: float = 0.0,
     loop = asyncio.get_running_loop()
 
     async def send(key: str, text: str, start: float) -> None:
-        await assistant.handle(Incoming("console", key, "console", text=text))
+        follow_ups = FollowUps()
+        await assistant.handle(Incoming("console", key, "console", text=text), follow_ups)
         run.latencies_ms.append((loop.time() - start) * 1000)
+        if follow_ups:  # only a completing message has one (its chart, drawn or not)
+            run.completing_ms.append(run.latencies_ms[-1])
+        # As a channel does: the replies are sent (here: counted), then the follow-ups
+        # go when ready.
+        task = follow_ups.send_after(lambda later: arrived(later, start))
+        if task is not None:
+            run.sending.append(task)
+
+    async def arrived(later: list[Outgoing], start: float) -> None:
+        if any(out.image for out in later):
+            run.chart_lags_ms.append((loop.time() - start) * 1000)
 
     async def person(user: int) -> None:
         for text in scripts[user]:
@@ -185,10 +235,18 @@ async def run_users(url: str, users: range, label: str, rate: float = 0.0,
         run.wall_s = loop.time() - began
         run.cpu_s = time.process_time() - cpu
         run.messages = len(run.latencies_ms)
+        await _charts_sent(run, began)
         run.completed = await _completed(assistant, [keys[u] for u in users])
     finally:
         await assistant.close()
     return run
+
+
+async def _charts_sent(run: Run, began: float) -> None:
+    """Wait for the follow-ups still on their way (not counted in the message rate)."""
+    await asyncio.gather(*run.sending)
+    if run.chart_lags_ms:
+        run.charts_done_s = asyncio.get_running_loop().time() - began
 
 
 async def _paced(assistant: Assistant, run: Run, users: range, rate: float,
@@ -222,7 +280,11 @@ async def _paced(assistant: Assistant, run: Run, users: range, rate: float,
         ahead[user] = progress[slot] * MESSAGES_PER_USER // people
     for user in users:  # warm-up, not measured
         for key, text in streams[user][: ahead[user]]:
-            await assistant.handle(Incoming("console", key, "console", text=text))
+            await send(key, text, loop.time())
+    await asyncio.gather(*run.sending)
+    run.sending.clear()
+    run.chart_lags_ms.clear()
+    run.completing_ms.clear()
     run.latencies_ms.clear()
     arrivals = poisson_schedule(people * MESSAGES_PER_USER, rate)
     began = loop.time()
@@ -242,6 +304,7 @@ async def _paced(assistant: Assistant, run: Run, users: range, rate: float,
         run.wall_s = loop.time() - began
         run.cpu_s = time.process_time() - cpu
         run.messages = len(run.latencies_ms)
+        await _charts_sent(run, began)
         run.completed = await _completed(
             assistant, [assistant.user_key("console", f"bench{u}") for u in users])
     finally:
@@ -327,25 +390,27 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def chart_cost_ms(samples: int = 5) -> float:
-    """Median time to draw one facteurs chart (what --charts adds per completion)."""
+def chart_cost_ms(samples: int = 5) -> tuple[float, float]:
+    """Median (wall, CPU) ms to draw one facteurs chart, in this process (what each
+    completion costs a chart process; on a busy machine CPU time is the steadier)."""
     from flows.engine import answer, start
     from flows.summaries import SummaryInput, summarise
     from storage.reports.charts import render_chart
 
     flow = load_flows()["facteurs"]
-    times = []
+    times, cpus = [], []
     for user in range(samples + 1):
         state = start(flow).state
         for text in script_for(user)[1:]:
             state = answer(flow, state, text).state
         summary = summarise(SummaryInput(flow=flow, answers=state.answers,
                                          comments=state.comments))
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         render_chart(flow.summary or "", summary)
         if user:  # the first one pays matplotlib's import
             times.append((time.perf_counter() - began) * 1000)
-    return statistics.median(times)
+            cpus.append((time.process_time() - cpu) * 1000)
+    return statistics.median(times), statistics.median(cpus)
 
 
 # --- the baseline: python-telegram-bot ConversationHandler + PicklePersistence -------------
@@ -568,11 +633,12 @@ def main() -> None:
     if args.worker:
         worker_main(args)
         return
-    if not args.charts:
-        _no_charts()
+    DRAW_CHARTS[0] = args.charts
     users = args.users
+    charts = ("drawn in the chart pool, sent after the replies" if args.charts
+              else "off (timed separately below)")
     print(f"{users} people × {MESSAGES_PER_USER} messages, facteurs, every answer committed; "
-          f"charts {'drawn' if args.charts else 'off (timed separately below)'}; "
+          f"charts {charts}; "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     results: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -584,6 +650,8 @@ def main() -> None:
             capacities.append(asyncio.run(run_users(
                 f"sqlite:///{workdir / f'capacity{i}.db'}", range(users), "SQLite, capacity")))
             print(capacities[-1].line())
+            if args.charts:
+                print(capacities[-1].chart_line())
             bases.append(baseline(users, workdir, concurrent=True, tag=i))
             print(bases[-1].line())
         capacity = max(capacities, key=lambda r: r.rate)
@@ -593,6 +661,10 @@ def main() -> None:
                                       f"SQLite, paced at {args.rate:.0f} msgs/s",
                                       rate=args.rate))
         print(paced.line())
+        print(f"  the {len(paced.completing_ms)} completing messages: "
+              f"p99 {paced.completing_p99():.2f} ms")
+        if args.charts:
+            print(paced.chart_line())
         single_url = f"sqlite:///{workdir / 'single.db'}"
         single = asyncio.run(run_users(single_url, range(users), "SQLite, one after another",
                                        one_by_one=True))
@@ -613,13 +685,21 @@ def main() -> None:
     results["cpu_ms"] = f"{capacity.cpu_ms:.3f}"
     results["cpu_ratio"] = f"{cpu_ratio:.2f}"
     results["single_ratio"] = f"{single_ratio:.2f}"
+    chart, chart_cpu = chart_cost_ms()
+    print(f"facteurs chart: {chart:.0f} ms wall, {chart_cpu:.0f} ms CPU per chart "
+          f"(per completed questionnaire)")
+    results["chart_ms"] = f"{chart:.0f}"
+    results["chart_cpu_ms"] = f"{chart_cpu:.0f}"
     if not args.charts:
-        chart = chart_cost_ms()
         with_charts = capacity.messages / (capacity.wall_s + capacity.completed * chart / 1000)
-        print(f"facteurs chart: {chart:.0f} ms per completed questionnaire → projected "
-              f"{with_charts:.0f} msgs/s with charts drawn in the same process")
-        results["chart_ms"] = f"{chart:.0f}"
+        print(f"  → projected {with_charts:.0f} msgs/s if drawn in the serving process")
         results["msgs_per_s_with_charts"] = f"{with_charts:.0f}"
+    else:
+        results["charts_arrived"] = str(len(capacity.chart_lags_ms))
+        results["charts_done_s"] = f"{capacity.charts_done_s:.2f}"
+        results["paced_chart_p99_ms"] = (
+            f"{sorted(paced.chart_lags_ms)[int(len(paced.chart_lags_ms) * 0.99)]:.0f}"
+            if paced.chart_lags_ms else "0")
     if args.pg:
         for workers in (1, 2):
             _reset_pg(args.pg)
@@ -637,6 +717,7 @@ def main() -> None:
         "p50_ms": f"{statistics.median(paced.latencies_ms):.2f}",
         "p99_ms": f"{paced.pct(0.99):.2f}",
         "paced_msgs_per_s": f"{paced.rate:.0f}",
+        "paced_completing_p99_ms": f"{paced.completing_p99():.2f}",
         "baseline_msgs_per_s": f"{base.rate:.0f}",
         "ratio": f"{ratio:.2f}",
         "peak_rss_mb": f"{peak:.0f}",

@@ -5,6 +5,8 @@ person's data and opens one transaction; :func:`bot.dispatch.route` decides on i
 (a command, a button, the active flow, a numbered choice, or a question for the
 knowledge base); storage writes what changed, drops a redelivered event, and
 commits before this returns — so a reply is only ever sent for what is stored.
+What is slow and not needed for the reply, a chart, is drawn in another process
+and follows the replies (``follow_ups``, :class:`bot.messages.FollowUps`).
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from bot.content import Content, load_content
 from bot.identity import new_secret, pseudonym
 from bot.locks import KeyedLocks
 from bot.menu import platform_commands
-from bot.messages import Incoming, Outgoing, from_stored_form, stored_form
-from bot.turn import Later, Turn
+from bot.messages import Attachment, FollowUps, Incoming, Outgoing, from_stored_form, stored_form
+from bot.turn import ChartLater, Turn
 from flows.parsing import clean_text
 from storage.protocols import Conversation, DuplicateEvent, EventRef, Storage
+from storage.reports.charts.alt import chart_alt
+from storage.reports.charts.pool import ChartPool, Charts
 from storage.sql.store import open_storage
 
 log = logging.getLogger(__name__)
@@ -31,22 +35,27 @@ MAX_INPUT = 4096
 """Longest message read; Telegram's own limit, and far above any useful answer."""
 
 _RENDER_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coopbot-render")
-"""Charts and documents are drawn here, after the commit: a chart costs 0.1–0.3 s of
-CPU, which on the event loop would stall every other conversation. One thread only,
-because matplotlib's pyplot keeps global state."""
+"""Documents asked for (exports, syntheses, with their charts inline) are built here,
+after the commit: on the event loop their 0.1–0.3 s of CPU would stall every other
+conversation. They are rare and are the reply itself; the chart that follows a
+completed questionnaire, frequent, goes to the chart processes instead."""
 
 
 class Assistant:
     """Stateless between calls but for the per-person locks: any worker can serve anyone."""
 
-    def __init__(self, storage: Storage, content: Content, secret: str) -> None:
+    def __init__(self, storage: Storage, content: Content, secret: str,
+                 charts: Charts | None = None) -> None:
         self.storage = storage
         self.content = content
+        self.charts: Charts = charts or ChartPool()
+        """Draws the charts that follow replies; its processes start at the first one."""
         self._secret = secret
         self._locks = KeyedLocks()
 
     @classmethod
-    async def create(cls, settings: Settings, content: Content | None = None) -> Assistant:
+    async def create(cls, settings: Settings, content: Content | None = None,
+                     charts: Charts | None = None) -> Assistant:
         """Connect to the database of ``settings`` (migrating it) and load the content."""
         storage = await open_storage(settings.database_url)
         try:
@@ -54,10 +63,14 @@ class Assistant:
         except BaseException:
             await storage.close()
             raise
-        return cls(storage, content or load_content(settings.retention_days), secret)
+        return cls(storage, content or load_content(settings.retention_days), secret, charts)
 
     async def close(self) -> None:
-        await self.storage.close()
+        """Stop the chart processes (charts not drawn yet are dropped) and the storage."""
+        try:
+            await self.charts.close()
+        finally:
+            await self.storage.close()
 
     def user_key(self, channel: str, platform_user_id: str) -> str:
         return pseudonym(self._secret, channel, platform_user_id)
@@ -67,7 +80,14 @@ class Assistant:
         """(command, French description) for platform menus, most useful first."""
         return platform_commands(self.content)
 
-    async def handle(self, incoming: Incoming) -> list[Outgoing]:
+    async def handle(self, incoming: Incoming,
+                     follow_ups: FollowUps | None = None) -> list[Outgoing]:
+        """The replies to ``incoming``, committed; a chart goes to ``follow_ups``.
+
+        The channel sends the replies, then the follow-ups when they are ready
+        (:meth:`FollowUps.send_after`). A caller that gives no ``follow_ups`` (one
+        that can only send one batch) gets the chart at the end of the replies.
+        """
         texts = self.content.texts
         text = incoming.text
         if text is not None and len(text) > MAX_INPUT:
@@ -76,17 +96,17 @@ class Assistant:
             return [Outgoing(text=texts("errors.no_text" if text is None else "invalid.empty"))]
         event = EventRef(incoming.channel, incoming.message_id) if incoming.message_id else None
 
-        def decide(conv: Conversation) -> tuple[list[Outgoing], list[Later]]:
+        def decide(conv: Conversation) -> tuple[list[Outgoing], Turn]:
             turn = Turn(incoming, conv, self.content)
             replies = dispatch.route(turn)
             if event is not None:  # kept until the channel says they left (``delivered``)
                 conv.keep_replies(stored_form(replies))
-            return replies, turn.after_commit
+            return replies, turn
 
         async with self._locks.hold(incoming.user_key):
             try:
-                replies, later = await self.storage.conversation(incoming.user_key, decide,
-                                                                 event)
+                replies, turn = await self.storage.conversation(incoming.user_key, decide,
+                                                                event)
             except DuplicateEvent as duplicate:
                 if duplicate.unsent and not await self.storage.worker_alive(duplicate.handler):
                     # Handled before, but that worker died before its replies left. (While
@@ -99,11 +119,29 @@ class Assistant:
             except Exception:
                 log.exception("failed to handle a message (channel=%s)", incoming.channel)
                 return [Outgoing(text=texts("errors.internal"))]
-        if later:
+        if turn.after_commit:
             loop = asyncio.get_running_loop()
-            for work in later:
+            for work in turn.after_commit:
                 replies.extend(await loop.run_in_executor(_RENDER_THREAD, work))
+        if turn.follow_ups:
+            later = follow_ups if follow_ups is not None else FollowUps()
+            for chart in turn.follow_ups:
+                later.add("chart", self._chart(chart))
+            if follow_ups is None:
+                replies.extend(await later.messages())
         return replies
+
+    async def _chart(self, chart: ChartLater) -> list[Outgoing]:
+        png = await self.charts.draw(chart.kind, chart.data)
+        if not png:
+            return []
+        try:
+            alt = chart_alt(chart.kind, chart.data)  # what the picture shows, as text
+        except Exception:  # a description is a bonus too: the chart still goes
+            log.exception("chart description failed for %s", chart.kind)
+            alt = ""
+        return [Outgoing(image=Attachment(chart.filename, png, "image/png", chart.caption,
+                                          alt=alt))]
 
     async def delivered(self, incoming: Incoming, replies: list[Outgoing]) -> None:
         """The channel has sent ``replies`` (what ``handle`` returned for ``incoming``).

@@ -10,19 +10,17 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from bot.messages import Attachment, Outgoing
+from bot.messages import Outgoing
 from bot.notice import notice_once
 from bot.payloads import StepButton
 from bot.presenter import notice_text, question_message, step_help
 from bot.recap_view import recap_messages
-from bot.turn import Turn
+from bot.turn import ChartLater, Turn
 from flows import engine
 from flows.engine import Completed, FlowState, Notice, Question, Recap, Transition
 from flows.model import Flow
 from flows.views import views_from_state
 from storage.records import SessionRecord
-from storage.reports.charts import render_chart
-from storage.reports.charts.alt import chart_alt
 from storage.reports.render import has_template, render
 
 log = logging.getLogger(__name__)
@@ -166,8 +164,9 @@ def _complete(turn: Turn, session: SessionRecord, flow: Flow,
     replies.extend(summary_bubbles)
     if not summary_bubbles:
         replies.append(turn.say("flow.export_hint"))
-    if summary and flow.summary:
-        turn.after_commit.append(lambda: chart_messages(flow, summary))
+    if summary and flow.summary:  # drawn elsewhere, sent after the replies (FollowUps)
+        turn.follow_ups.append(ChartLater(flow.summary, summary, f"{flow.id}-synthese.png",
+                                          flow.title))
     return replies
 
 
@@ -207,16 +206,3 @@ def paused(turn: Turn, active: SessionRecord) -> list[Outgoing]:
     if flow is None:
         return []
     return [turn.say("flow.paused_other", title=flow.title, command=flow.command)]
-
-
-def chart_messages(flow: Flow, summary: dict[str, Any]) -> list[Outgoing]:
-    try:
-        png = render_chart(flow.summary, summary)
-        alt = chart_alt(flow.summary, summary) if png else ""
-    except Exception:  # a chart is a bonus: never lose the conversation over it
-        log.exception("chart rendering failed for flow %s", flow.id)
-        return []
-    if not png:
-        return []
-    image = Attachment(f"{flow.id}-synthese.png", png, "image/png", flow.title, alt=alt)
-    return [Outgoing(image=image)]

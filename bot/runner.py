@@ -39,6 +39,7 @@ async def serve_channels(settings: Settings) -> None:
         raise NothingToServe()
 
     assistant = await Assistant.create(settings)
+    warming = asyncio.create_task(assistant.charts.warm())  # off the loop, while connecting
     # Content and libraries loaded at start live as long as the process: keeping them out
     # of the garbage collector's sweeps shortens its pauses (70 ms → 12 ms measured).
     gc.collect()
@@ -60,4 +61,5 @@ async def serve_channels(settings: Settings) -> None:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
     finally:
+        await asyncio.gather(warming, return_exceptions=True)
         await assistant.close()

@@ -5,11 +5,13 @@
   and what the channel reported as delivered.
 - :func:`memory_assistant`: the real assistant on :class:`MemoryStorage`, the storage
   seam's double — every route, flow and command, no database.
-- :class:`ConsoleUser`: a person typing in the console and reading plain text.
+- :class:`ConsoleUser`: a person typing in the console and reading plain text,
+  replies at once and follow-ups (a chart) when they arrive.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from bot.content import Content, load_content
 from bot.core import Assistant
 from bot.identity import pseudonym
 from bot.markup import to_plain
-from bot.messages import Incoming, Outgoing
+from bot.messages import FollowUps, Incoming, Outgoing
 from storage.memory.store import MemoryStorage
 
 Reply = Callable[[Incoming], list[Outgoing] | Awaitable[list[Outgoing]]]
@@ -39,9 +41,11 @@ def memory_assistant(content: Content | None = None, secret: str = "test-secret"
 
 @dataclass
 class FunctionAssistant:
-    """An assistant whose answer to each message is ``reply(incoming)``."""
+    """An assistant whose answer to each message is ``reply(incoming)``; when ``follow``
+    is given, ``follow(incoming)`` is what follows the replies (as a chart does)."""
 
     reply: Reply = field(default=lambda _incoming: [])
+    follow: Reply | None = None
     commands: list[tuple[str, str]] = field(
         default_factory=lambda: [("start", "Accueil"), ("aide", "Aide")])
     received: list[Incoming] = field(default_factory=list)
@@ -50,13 +54,25 @@ class FunctionAssistant:
     def user_key(self, channel: str, platform_user_id: str) -> str:
         return pseudonym("test-secret", channel, platform_user_id)
 
-    async def handle(self, incoming: Incoming) -> list[Outgoing]:
+    async def handle(self, incoming: Incoming,
+                     follow_ups: FollowUps | None = None) -> list[Outgoing]:
         self.received.append(incoming)
-        result = self.reply(incoming)
-        return list(await result if inspect.isawaitable(result) else result)
+        replies = await _called(self.reply, incoming)
+        if self.follow is not None:
+            later = _called(self.follow, incoming)
+            if follow_ups is None:
+                replies.extend(await later)
+            else:
+                follow_ups.add("test", later)
+        return replies
 
     async def delivered(self, incoming: Incoming, replies: list[Outgoing]) -> None:
         self.delivered_replies.append((incoming, replies))
+
+
+async def _called(reply: Reply, incoming: Incoming) -> list[Outgoing]:
+    result = reply(incoming)
+    return list(await result if inspect.isawaitable(result) else result)
 
 
 def echo(incoming: Incoming) -> list[Outgoing]:
@@ -72,16 +88,35 @@ class ConsoleUser:
         self.name = name
         self.key = assistant.user_key("console", name)
         self.last: list[Outgoing] = []
+        self.arrived: list[Outgoing] = []
+        """Follow-ups received and not yet read by :meth:`later`."""
+        self._sending: list[asyncio.Task[None]] = []
 
     async def say(self, text: str, message_id: str | None = None) -> list[Outgoing]:
-        self.last = await self.assistant.handle(
+        return await self._send(
             Incoming("console", self.key, "console", text=text, message_id=message_id))
-        return self.last
 
     async def press(self, payload: str) -> list[Outgoing]:
-        self.last = await self.assistant.handle(
-            Incoming("console", self.key, "console", payload=payload))
+        return await self._send(Incoming("console", self.key, "console", payload=payload))
+
+    async def _send(self, incoming: Incoming) -> list[Outgoing]:
+        follow_ups = FollowUps()
+        self.last = await self.assistant.handle(incoming, follow_ups)
+        task = follow_ups.send_after(self._receive)
+        if task is not None:
+            self._sending.append(task)
         return self.last
+
+    async def _receive(self, messages: list[Outgoing]) -> None:
+        self.arrived.extend(messages)
+
+    async def later(self, timeout: float = 30) -> list[Outgoing]:
+        """The follow-ups (charts) of the messages said so far, once all have arrived."""
+        sending, self._sending = self._sending, []
+        if sending:
+            await asyncio.wait_for(asyncio.gather(*sending), timeout)
+        arrived, self.arrived = self.arrived, []
+        return arrived
 
     def text(self) -> str:
         """The texts of the last replies, one bubble per line group."""

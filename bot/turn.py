@@ -3,7 +3,8 @@
 Handlers receive a ``Turn`` and return the replies. They run inside the message's
 transaction, synchronously (see :mod:`storage.database`): they read and change the
 conversation, and queue for after the commit what is slow and needs no database —
-drawing a chart, building a document — so that it never holds the person's lock.
+building a document (``after_commit``), drawing a chart that follows the replies
+(``follow_ups``) — so that it never holds the person's lock.
 """
 
 from __future__ import annotations
@@ -22,12 +23,29 @@ Later = Callable[[], list[Outgoing]]
 """Work for after the commit; what it returns is sent after the replies."""
 
 
+@dataclass(frozen=True, slots=True)
+class ChartLater:
+    """A chart sent as its own message after the replies, drawn off the reply path.
+
+    Plain data (no closure) so that it can be handed to another process, and later
+    be queued in the outbox as a ``chart`` message.
+    """
+
+    kind: str
+    """Which chart: the summary's name (``facteurs``, ``charte``…)."""
+    data: Mapping[str, Any]
+    """What it is drawn from: the stored summary."""
+    filename: str
+    caption: str
+
+
 @dataclass
 class Turn:
     incoming: Incoming
     conv: Conversation
     content: Content
     after_commit: list[Later] = field(default_factory=list)
+    follow_ups: list[ChartLater] = field(default_factory=list)
 
     @property
     def texts(self) -> Texts:

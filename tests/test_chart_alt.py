@@ -32,12 +32,11 @@ async def completed(command: str) -> tuple[Attachment, ConsoleUser]:
     user = ConsoleUser(memory_assistant(), "alice")
     replies: list[Outgoing] = await user.say(command)
     for _ in range(80):
-        images = [r.image for r in replies if r.image is not None]
-        if images:
-            return images[0], user
         if to_plain(texts()("flow.recap.title")) in user.plain():
-            replies = await user.say("valider")  # the recap after the last question
-            continue
+            await user.say("valider")  # the recap after the last question: the summary
+            images = [r.image for r in await user.later() if r.image is not None]
+            assert images, f"no chart followed the summary of {command}"
+            return images[0], user
         replies = await user.say("2" if replies[-1].choices else "Un projet < & >")
     raise AssertionError(f"no chart after {command}: {user.plain()[-400:]}")
 

@@ -341,7 +341,8 @@ async def test_console_user_completes_the_charte_and_gets_scores_and_chart(alice
     await alice.say("valider")
     text = alice.text()
     assert "Article 1, un cadre clair et partagé : **50 %**" in text
-    images = [r.image for r in alice.last if r.image is not None]
+    assert not any(r.image for r in alice.last)  # the chart follows the reply
+    images = [r.image for r in await alice.later() if r.image is not None]
     assert images and images[0].content.startswith(b"\x89PNG")
 
 

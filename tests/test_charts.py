@@ -153,3 +153,27 @@ def test_text_drawn_in_every_chart_is_readable(monkeypatch: pytest.MonkeyPatch) 
         assert contrast(colour, white) >= 4.5, (text, colour)
     for bar in (FREIN_FORT, LEVIER_FORT):
         assert contrast(matplotlib.colors.to_rgb(bar), white) >= 4.5
+
+
+def test_charts_are_drawn_without_pyplot_so_they_can_be_drawn_in_parallel() -> None:
+    """pyplot's global figure registry made two charts at once unsafe: none is left."""
+    code = (
+        "import sys; from tests.test_charts import facteurs_summary, all_factors; "
+        "from storage.reports.charts import render_chart; "
+        "png = render_chart('facteurs', facteurs_summary(dict.fromkeys(all_factors(), 2))); "
+        "print(png[:4] == b'\\x89PNG', 'matplotlib.pyplot' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.split() == ["True", "False"]
+
+
+def test_charts_drawn_at_once_in_threads_equal_those_drawn_one_by_one() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    summaries = [facteurs_summary(dict.fromkeys(all_factors(), r)) for r in (1, 2, 3, 4)] * 2
+    alone = [render_chart("facteurs", s) for s in summaries]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda s: render_chart("facteurs", s), summaries))
+    assert together == alone
+    assert len(set(alone)) == 4  # four different pictures, none mixed with another

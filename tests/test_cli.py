@@ -42,6 +42,10 @@ def test_a_whole_facteurs_conversation_then_export(db, tmp_path):
     assert chat.returncode == 0, chat.stderr.decode()
     out = chat.stdout.decode()
     assert "(1/25)" in out and "(25/25)" in out and "Merci" in out
+    # The chart, drawn in a chart process, follows the summary as a file of its own.
+    assert out.index("📎 Fichier enregistré") > out.index("Facteurs relationnels")
+    [png] = (tmp_path / "coopbot-fichiers").glob("facteurs-synthese*.png")
+    assert png.read_bytes().startswith(b"\x89PNG")
     data = export_json(db)
     assert data["user"] == "u"
     [session] = data["sessions"]

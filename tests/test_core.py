@@ -6,14 +6,13 @@ Runs on SQLite and, when COOPBOT_TEST_DATABASE_URL is set, on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-import threading
 
 import pytest
 
-from bot import flow_turns
 from bot.config import Settings
 from bot.core import Assistant
 from bot.messages import Incoming
+from storage.reports.charts import render_chart
 from tests.conftest import ConsoleUser
 
 
@@ -40,7 +39,10 @@ async def test_facteurs_runs_to_a_summary_with_scores(alice, assistant):
     replies = await alice.say("valider")
     text = alice.text()
     assert "Merci" in text and "Facteurs relationnels" in text
-    assert any(r.image is not None for r in replies), "the chart is sent as a picture"
+    assert not any(r.image for r in replies), "the reply does not wait for the chart"
+    [chart] = await alice.later()
+    assert chart.image is not None and chart.image.content.startswith(b"\x89PNG"), (
+        "the chart follows as a picture of its own")
     records = await assistant.storage.user_sessions(alice.key)
     assert [(r.flow_id, r.status) for r in records] == [("facteurs", "completed")]
     assert len(records[0].answers) == 25
@@ -230,27 +232,78 @@ async def test_typed_minus_after_an_answer_rates_it_instead_of_being_a_question(
     assert len(await assistant.storage.kb_gaps()) == 2
 
 
-async def test_drawing_a_chart_does_not_hold_up_other_people(assistant, monkeypatch):
+class HeldCharts:
+    """Charts drawn for real, but only once the test releases them."""
+
+    def __init__(self) -> None:
+        self.asked = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def draw(self, kind, data):
+        self.asked.set()
+        await self.release.wait()
+        return render_chart(kind, data)
+
+    async def warm(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        self.release.set()
+
+
+class FailingCharts:
+    async def draw(self, kind, data):
+        raise RuntimeError("the drawing library broke")
+
+    async def warm(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_the_completing_reply_goes_out_at_once_and_its_chart_follows(assistant,
+                                                                         monkeypatch):
+    held = HeldCharts()
+    monkeypatch.setattr(assistant, "charts", held)
     drawer, other = ConsoleUser(assistant, "drawer"), ConsoleUser(assistant, "other")
     for text in ["/facteurs", "2", "Projet"] + ["3"] * 23:
         await drawer.say(text)
     await other.say("/facteurs")
-    drawing, release = threading.Event(), threading.Event()
-    real_chart = flow_turns.chart_messages
-
-    def slow_chart(flow, summary):  # holds the drawing until the other person is served
-        drawing.set()
-        release.wait(10)
-        return real_chart(flow, summary)
-
-    monkeypatch.setattr(flow_turns, "chart_messages", slow_chart)
-    last_answer = asyncio.create_task(drawer.say("valider"))  # the recap, then the summary
-    assert await asyncio.to_thread(drawing.wait, 10), "the chart is drawn after the answer"
-    replies = await asyncio.wait_for(other.say("1"), 5)  # served while the chart is drawn
+    replies = await asyncio.wait_for(drawer.say("valider"), 5)  # recap validated; chart held
+    assert "Merci" in drawer.text() and "Facteurs relationnels" in drawer.text()
+    assert not any(r.image for r in replies)
+    assert held.asked.is_set(), "the chart is being drawn"
+    replies = await asyncio.wait_for(other.say("1"), 5)  # others are served meanwhile
     assert "(2/25)" in "\n".join(r.text for r in replies)
-    assert not last_answer.done()
-    release.set()
-    assert any(r.image is not None for r in await last_answer)
+    await asyncio.sleep(0.05)
+    assert drawer.arrived == [], "nothing arrives before the chart is drawn"
+    held.release.set()
+    [chart] = await drawer.later()
+    assert chart.image is not None and chart.image.content.startswith(b"\x89PNG")
+    assert chart.image.caption and not chart.text
+
+
+async def test_a_failing_chart_loses_nothing(assistant, monkeypatch, caplog):
+    monkeypatch.setattr(assistant, "charts", FailingCharts())
+    alice = ConsoleUser(assistant, "alice")
+    for text in ["/facteurs", "2", "Projet"] + ["3"] * 23 + ["valider"]:
+        await alice.say(text)
+    assert "Merci" in alice.text() and "Facteurs relationnels" in alice.text()
+    assert await alice.later() == []
+    assert "the conversation goes on without it" in caplog.text
+    records = await assistant.storage.user_sessions(alice.key)
+    assert [(r.flow_id, r.status) for r in records] == [("facteurs", "completed")]
+    await alice.say("/facteurs")  # and the conversation goes on
+    assert "(1/" in alice.text()
+
+
+async def test_a_caller_without_follow_ups_gets_the_chart_with_the_replies(assistant):
+    key = assistant.user_key("console", "batch")
+    for text in ["/facteurs", "2", "Projet"] + ["3"] * 23:
+        await assistant.handle(Incoming("console", key, "console", text=text))
+    replies = await assistant.handle(Incoming("console", key, "console", text="valider"))
+    assert "Merci" in replies[0].text and replies[-1].image is not None
 
 
 async def test_a_lone_number_with_no_list_is_not_sent_to_the_knowledge_base(alice, assistant):

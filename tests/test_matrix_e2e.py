@@ -201,6 +201,9 @@ async def test_direct_chat_facteurs_export_and_restart(
             question = question_in(answers)
         assert seen_steps == list(range(1, total + 1))
         image = next(a for a in answers if a["msgtype"] == "m.image")
+        # The chart follows the summary as an event of its own (drawn meanwhile).
+        summary = next(i for i, a in enumerate(answers) if "Merci" in a.get("body", ""))
+        assert answers.index(image) > summary
         assert image["info"]["mimetype"] == "image/png"
         assert image["body"].startswith("Graphique en barres")   # its text alternative
         assert image["filename"].endswith(".png")

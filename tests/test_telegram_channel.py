@@ -185,6 +185,30 @@ async def test_export_arrives_as_a_document_and_chart_as_a_photo(tg: FakeTelegra
         "article 2\u00a0: 75 %.")
 
 
+async def test_a_follow_up_photo_comes_after_the_reply_which_does_not_wait_for_it(
+    tg: FakeTelegram,
+) -> None:
+    """As a chart after a completed questionnaire: the reply at once, the photo later."""
+    drawn = asyncio.Event()
+
+    async def chart(_incoming: Incoming) -> list[Outgoing]:
+        await drawn.wait()
+        return [Outgoing(image=Attachment("chart.png", b"\x89PNG later", "image/png"))]
+
+    assistant = FunctionAssistant(lambda _i: [Outgoing("Merci, voici votre synthèse.")],
+                                  follow=chart, commands=COMMANDS)
+    async with running(assistant, tg):
+        await tg.send_text(15, "fini")
+        await tg.wait_for("sendMessage")  # while the chart is still being drawn
+        await asyncio.sleep(0.2)
+        assert tg.of("sendPhoto") == []
+        assert len(assistant.delivered_replies) == 1
+        drawn.set()
+        await tg.wait_for("sendPhoto")
+    assert [c.method for c in tg.messages_to(15)] == ["sendMessage", "sendPhoto"]
+    assert tg.messages_to(15)[1].files["photo"][:2] == ("chart.png", b"\x89PNG later")
+
+
 async def test_long_reply_is_split_into_messages_telegram_accepts(tg: FakeTelegram) -> None:
     async with running(scripted(), tg):
         await tg.send_text(14, "/long")

@@ -4,7 +4,8 @@ A person completes /facteurs by tapping the buttons the bot sent, the process is
 stopped twice along the way (once cleanly, once killed), and the person carries on
 with the keyboard already on screen: no question is lost or asked twice. A stale
 button, a redelivered update, a crash between the commit of a tap and the sending
-of the next question, and the export as a document are checked on the way.
+of the next question, the chart following the summary as a photo of its own, and
+the export as a document are checked on the way.
 """
 
 from __future__ import annotations
@@ -172,8 +173,7 @@ async def _recap_by_buttons(tg: FakeTelegram, replies: list[Call], total: int) -
     validate = next(b for b in recap[-1].buttons if b["callback_data"].startswith("f:"))
     before = len(tg.messages_to(USER))
     await tg.press(USER, validate["callback_data"], message=_tapped_message(recap[-1], 902))
-    await tg.wait_for("sendPhoto")  # the chart comes with the summary, after the commit
-    summary = await _settled(tg, before)
+    summary = await _settled(tg, before)  # the chart follows (checked by the caller)
     assert "Merci" in _text(summary) and "Facteurs relationnels" in _text(summary)
 
 
@@ -255,6 +255,15 @@ async def test_facteurs_by_buttons_across_restarts_then_export(
         assert len(tg.of("answerCallbackQuery")) == len(tg.of("editMessageReplyMarkup"))
         await _recap_by_buttons(tg, replies, total)
         assert len(tg.of("answerCallbackQuery")) == len(tg.of("editMessageReplyMarkup"))
+        # The « Valider » tap's reply went out with the summary; the chart, drawn in a
+        # chart process meanwhile, follows as a photo of its own, after the summary.
+        await tg.wait_for("sendPhoto", timeout=60)
+        sent = tg.messages_to(USER)
+        [photo] = [c for c in sent if c.method == "sendPhoto"]
+        summary = next(i for i, c in enumerate(sent)
+                       if "Facteurs relationnels" in str(c.params.get("text", "")))
+        assert sent.index(photo) > summary
+        assert photo.files["photo"][1].startswith(b"\x89PNG")
 
         # The export, as a document; the same update delivered twice gives one document.
         before = len(tg.messages_to(USER))

@@ -14,7 +14,7 @@ from typing import BinaryIO, TextIO
 
 from bot.core import Assistant
 from bot.markup import to_label, to_plain
-from bot.messages import Attachment, Incoming, Outgoing
+from bot.messages import Attachment, FollowUps, Incoming, Outgoing
 from bot.texts import texts
 
 FILES_DIR = Path("coopbot-fichiers")
@@ -62,12 +62,24 @@ async def chat(
     user_key = assistant.user_key("console", user)
     interactive = stdin.isatty() if hasattr(stdin, "isatty") else False
 
+    following: list[asyncio.Task[None]] = []
+
     def emit(replies: list[Outgoing]) -> None:
         for out in replies:
             stdout.write(render(out, files_dir) + "\n\n")
         stdout.flush()
 
-    emit(await assistant.handle(Incoming("console", user_key, "console", payload="/reprendre")))
+    async def emit_later(replies: list[Outgoing]) -> None:
+        emit(replies)
+
+    async def answer(incoming: Incoming) -> None:
+        follow_ups = FollowUps()
+        emit(await assistant.handle(incoming, follow_ups))
+        task = follow_ups.send_after(emit_later)  # a chart, printed when it is drawn
+        if task is not None:
+            following.append(task)
+
+    await answer(Incoming("console", user_key, "console", payload="/reprendre"))
     while True:
         if interactive:
             stdout.write("> ")
@@ -76,4 +88,5 @@ async def chat(
         if not raw:
             break
         text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-        emit(await assistant.handle(Incoming("console", user_key, "console", text=text)))
+        await answer(Incoming("console", user_key, "console", text=text))
+    await asyncio.gather(*following)  # end of input: what is still coming is not lost

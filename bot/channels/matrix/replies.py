@@ -21,7 +21,7 @@ from bot.channels.matrix.base import CHANNEL, KeyValue, digest
 from bot.channels.matrix.polls import POLL_END, POLL_START, payloads, poll_end, poll_start
 from bot.channels.matrix.send import Sender
 from bot.channels.matrix_render import REPLY_KEY, notice, text_content, texts
-from bot.messages import Handles, Incoming, Outgoing
+from bot.messages import FollowUps, Handles, Incoming, Outgoing
 
 log = logging.getLogger("coopbot.matrix")
 
@@ -43,8 +43,9 @@ class Replier:
         self, room_id: str, incoming: Incoming, event_id: str | None, *, group: bool,
         voted_poll: str | None = None,
     ) -> None:
+        follow_ups = FollowUps()
         try:
-            replies = await self.assistant.handle(incoming)
+            replies = await self.assistant.handle(incoming, follow_ups)
         except Exception:
             log.exception("Matrix: the assistant failed on a message in %s", digest(room_id))
             replies = [Outgoing(text=texts()["failure"])]
@@ -56,6 +57,12 @@ class Replier:
             quote = event_id if group and index == 0 else None
             await self.send_outgoing(room_id, reply, event_id, quote, polls=not group)
         await self.assistant.delivered(incoming, replies)
+
+        async def send_later(later: list[Outgoing]) -> None:  # a chart, when it is drawn
+            for reply in later:
+                await self.send_outgoing(room_id, reply, event_id, None, polls=False)
+
+        follow_ups.send_after(send_later)
 
     async def send_outgoing(
         self, room_id: str, out: Outgoing, reply_to: str | None, quote: str | None, *,

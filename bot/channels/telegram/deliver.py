@@ -21,7 +21,7 @@ from telegram.ext import ContextTypes, ExtBot
 
 from bot.channels.telegram.render import caption_html, digest_map, keyboard, render_text
 from bot.channels.telegram.translate import CHANNEL, BotIdentity, to_incoming
-from bot.messages import Handles, Outgoing
+from bot.messages import FollowUps, Handles, Outgoing
 from bot.texts import texts
 
 logger = logging.getLogger("bot.channels.telegram")
@@ -72,14 +72,18 @@ class TelegramChannel:
         incoming = to_incoming(update, me, self.assistant, self._digests)
         if incoming is None:
             return
+        follow_ups = FollowUps()
         try:
-            replies = await self.assistant.handle(incoming)
+            replies = await self.assistant.handle(incoming, follow_ups)
         except Exception:
             # The core answers its own failures; this is the last resort for the rest.
             logger.exception("assistant failed on update %s", update.update_id)
             replies = [Outgoing(texts()("errors.internal"))]
-        await self.deliver(bot, int(incoming.chat_id), replies, owner=incoming.user_key)
+        chat_id = int(incoming.chat_id)
+        await self.deliver(bot, chat_id, replies, owner=incoming.user_key)
         await self.assistant.delivered(incoming, replies)
+        # A chart drawn meanwhile follows as its own message, when it is ready.
+        follow_ups.send_after(lambda later: self.deliver(bot, chat_id, later))
 
     async def deliver(
         self,

@@ -13,13 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from storage.reports.charts.common import (
-    DPI,
     INK,
     LEVIER_FORT,
     WIDTH_INCHES,
     _png,
-    _pyplot,
     factor_family_bars,
+    figure,
 )
 from storage.reports.synthesis_model import CategoryCount, FactorSummary, WorkshopSynthesis
 
@@ -27,9 +26,9 @@ from storage.reports.synthesis_model import CategoryCount, FactorSummary, Worksh
 def category_chart(categories: Sequence[CategoryCount], title: str) -> bytes | None:
     if not categories:
         return None
-    plt = _pyplot()
     n = len(categories)
-    fig, ax = plt.subplots(figsize=(WIDTH_INCHES, 1.4 + 0.62 * n), dpi=DPI)
+    fig = figure(WIDTH_INCHES, 1.4 + 0.62 * n)
+    ax = fig.add_subplot()
     counts = [c.count for c in categories]
     top = max(counts)
     ax.barh(range(n), counts, height=0.62, color=LEVIER_FORT, edgecolor="white")

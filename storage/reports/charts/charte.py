@@ -5,27 +5,23 @@ unassessed (only « Je ne sais pas ») is written as such, left-aligned at zero,
 instead of being drawn as a zero score. Colours and sizes follow
 ``flows/charts/common.py`` so that Coopbot's charts look alike. Every word comes
 from the summary, which takes it from ``charte.yaml``. matplotlib is imported
-inside the drawing function (start-up time of ``coopbot chat``).
+inside the drawing function (start-up time of ``coopbot chat``), and only its object
+API (no pyplot: charts are drawn in parallel).
 """
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from storage.reports.charts.common import DPI, INK, MISSING, WIDTH_INCHES, band_colour
+from storage.reports.charts.common import INK, MISSING, WIDTH_INCHES, _png, band_colour, figure
 
 TICKS = (0, 25, 50, 75, 100)
 
 
 def _draw(labels: list[str], scores: list[float | None], texts: dict[str, str]) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     n = len(labels)
-    fig, ax = plt.subplots(figsize=(WIDTH_INCHES, 1.6 + 0.62 * n))
+    fig = figure(WIDTH_INCHES, 1.6 + 0.62 * n)
+    ax = fig.add_subplot()
     ax.set_xlim(-2, 104)
     ax.set_ylim(n - 0.5, -0.7)
     for i, score in enumerate(scores):
@@ -55,10 +51,7 @@ def _draw(labels: list[str], scores: list[float | None], texts: dict[str, str]) 
     fig.suptitle(str(texts.get("title") or ""), fontsize=15, fontweight="bold", color=INK,
                  x=0.02, ha="left")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
-    plt.close(fig)
-    return buffer.getvalue()
+    return _png(fig)
 
 
 def charte_chart(summary: dict[str, Any]) -> bytes | None:

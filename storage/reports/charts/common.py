@@ -6,8 +6,12 @@ readers (a red-orange / blue pair from ColorBrewer's RdYlBu) and never the only
 carrier of meaning. All texts (titles, labels) come from the caller, who gets
 them from content files, so no French lives here.
 
-matplotlib is imported inside the functions (Agg backend) so that importing this
-module costs nothing at start-up.
+matplotlib is imported inside the functions so that importing this module costs
+nothing at start-up. Figures are built with the object API (``Figure`` drawn by
+``FigureCanvasAgg``), never pyplot: pyplot keeps a global registry of open figures
+and a current figure, so two charts drawn at once would interfere; a ``Figure`` is
+an ordinary object, freed when dropped, so charts can be drawn in any thread or
+process in parallel (see :mod:`storage.reports.charts.pool`).
 """
 
 from __future__ import annotations
@@ -58,13 +62,14 @@ def band_colour(value: float, low: float, high: float) -> str:
     return LEVIER_FORT
 
 
-def _pyplot() -> Any:
-    import matplotlib
+def figure(width: float, height: float) -> Any:
+    """A new matplotlib ``Figure`` with its own Agg canvas (no pyplot, no global state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def _png(fig: Any) -> bytes:
@@ -79,7 +84,6 @@ def _png(fig: Any) -> bytes:
             text.set_text(typeset)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
-    _pyplot().close(fig)
     return buffer.getvalue()
 
 
@@ -103,11 +107,11 @@ def horizontal_bars(
     two ends under the axis; a value of None is written as ``missing_label``.
     ``value_text(value) -> str`` formats the figure written beside each bar.
     """
-    plt = _pyplot()
     start = low if origin is None else origin
     fmt = value_text or decimal_fr
     n = max(len(bars), 1)
-    fig, ax = plt.subplots(figsize=(WIDTH_INCHES, 1.6 + 0.62 * n))
+    fig = figure(WIDTH_INCHES, 1.6 + 0.62 * n)
+    ax = fig.add_subplot()
     margin = (high - low) * 0.04
     ax.set_xlim(low - margin, high + margin)
     ax.set_ylim(n - 0.5, -0.7)
@@ -181,12 +185,11 @@ def radar(
 
     Readable up to about eight axes; past that, prefer :func:`horizontal_bars`.
     """
-    plt = _pyplot()
     fmt = value_text or decimal_fr
     n = len(labels)
     angles = [2 * math.pi * i / n for i in range(n)]
     plotted = [low if v is None else min(max(v, low), high) for v in values]
-    fig = plt.figure(figsize=(WIDTH_INCHES, WIDTH_INCHES))
+    fig = figure(WIDTH_INCHES, WIDTH_INCHES)
     ax = fig.add_subplot(projection="polar")
     ax.set_theta_offset(math.pi / 2)  # first axis at the top, then clockwise
     ax.set_theta_direction(-1)
