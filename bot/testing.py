@@ -6,6 +6,8 @@
 - :func:`memory_assistant`: the real assistant on :class:`MemoryStorage`, the storage
   seam's double — every route, flow and command, no database.
 - :class:`ConsoleUser`: a person typing in the console and reading plain text.
+- :class:`TestClock`: the clock seam (:mod:`storage.clock`) moved by hand, so that a
+  reminder due in a day is tested in a millisecond.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from bot.content import Content, load_content
 from bot.core import Assistant
@@ -20,6 +23,26 @@ from bot.identity import pseudonym
 from bot.markup import to_plain
 from bot.messages import Incoming, Outgoing
 from storage.memory.store import MemoryStorage
+
+
+class TestClock:
+    """A clock that stands still until told: ``advance(hours=25)`` or ``set(moment)``."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta | None = None, **parts: float) -> datetime:
+        self._now += delta if delta is not None else timedelta(**parts)
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        self._now = moment
+
 
 Reply = Callable[[Incoming], list[Outgoing] | Awaitable[list[Outgoing]]]
 

@@ -16,10 +16,15 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from flows.engine import FlowState
+from storage.clock import Clock
 from storage.records import (
+    ClaimedMessage,
+    DeliveryCounts,
     GapCount,
+    Participant,
     Participation,
     PurgeCounts,
+    QueuedMessage,
     SessionRecord,
     WorkshopRecord,
 )
@@ -73,6 +78,37 @@ class WorkshopStore(Protocol):
         """The workshop of a valid, unexpired invitation."""
         ...
     def drop_invitation(self, token: str) -> None: ...
+    def participants(self, workshop_id: int) -> list[Participant]:
+        """Each participant's key and latest status (cancelled left out), with whether
+        they stopped reminders (state ``reminders_off``): for queuing, never for showing."""
+        ...
+    def cofacilitators(self, workshop_id: int) -> list[str]: ...
+    def closing_by(self, moment: datetime) -> list[WorkshopRecord]:
+        """Open workshops with a closing date at or before ``moment``, oldest first."""
+        ...
+
+
+REMINDERS_OFF = "reminders_off"
+"""Conversation-state key: workshop ids (or ``"*"`` for all) the person wants no reminder of."""
+
+
+class MessageQueue(Protocol):
+    """Messages Coopbot sends first, queued in the transaction that decides them."""
+
+    def queue(self, message: QueuedMessage) -> bool:
+        """Queue it; False (and nothing changed) if its idempotency key was queued before."""
+        ...
+    def remember_address(self, user_key: str, channel: str, chat_id: str) -> None:
+        """Keep (sealed) where to reach this person on this channel; reachable again."""
+        ...
+    def reachable_channel(self, user_key: str) -> str | None:
+        """A channel with a kept address the platform has not refused, newest first."""
+        ...
+    def cancel(self, user_key: str, kind: str, workshop_id: int | None = None) -> int:
+        """Drop this person's pending messages of ``kind`` (for one workshop, or all)."""
+        ...
+    def workshop_counts(self, workshop_id: int) -> DeliveryCounts: ...
+
 
 
 class Conversation(Protocol):
@@ -82,6 +118,7 @@ class Conversation(Protocol):
     now: datetime
     """The moment of this message: everything it writes carries it."""
     workshops: WorkshopStore
+    outbox: MessageQueue
 
     @property
     def state(self) -> Mapping[str, Any]: ...
@@ -132,7 +169,11 @@ class ConversationStore(Protocol):
 
 
 class Outbox(Protocol):
-    """Replies on their way to a platform."""
+    """Replies on their way to a platform, and the messages Coopbot sends first.
+
+    The sender side of :class:`MessageQueue` (see :mod:`storage.delivery`)."""
+
+    clock: Clock
 
     worker: int
     """This process's number (see :mod:`storage.liveness`)."""
@@ -142,6 +183,26 @@ class Outbox(Protocol):
         ...
 
     async def worker_alive(self, worker: int | None) -> bool: ...
+
+    def use_secret(self, secret: str) -> None:
+        """The operator's secret, from which the chat addresses' key is derived."""
+        ...
+    async def claim_due(self, channel: str, limit: int = 20) -> list[ClaimedMessage]:
+        """Due messages for ``channel`` claimed by this worker (dead workers' claims too)."""
+        ...
+    async def mark_sent(self, message_id: int) -> None: ...
+    async def mark_failed(self, message_id: int) -> None:
+        """A passing failure: retried later with backoff, given up after some attempts."""
+        ...
+    async def mark_unreachable(self, message_id: int) -> None:
+        """The person blocked the bot: no retry, and their address is marked unreachable."""
+        ...
+    async def scheduled(self, job: Callable[[WorkshopStore, MessageQueue], T]) -> T:
+        """Workshops and the queue outside a conversation (housekeeping), in one transaction."""
+        ...
+    async def lease(self, name: str, seconds: float) -> bool:
+        """Hold (or renew) the lease ``name`` for ``seconds``; False if another worker does."""
+        ...
 
 
 class KeyValueStore(Protocol):
@@ -162,6 +223,9 @@ class Maintenance(Protocol):
                             flow_id: str | None = None) -> Sequence[SessionRecord]: ...
     async def kb_gaps(self, limit: int = 50) -> list[GapCount]: ...
     async def purge(self, days: int) -> PurgeCounts: ...
+    async def erase_idle_addresses(self) -> int:
+        """Erase the chat addresses of people with nothing pending; how many were erased."""
+        ...
 
 
 class Storage(ConversationStore, Outbox, KeyValueStore, Maintenance, Protocol):

@@ -20,7 +20,8 @@ from storage.models import (
     workshops,
     wrong_code_attempts,
 )
-from storage.records import Answers, Participation, WorkshopRecord
+from storage.protocols import REMINDERS_OFF
+from storage.records import Answers, Participant, Participation, WorkshopRecord
 from storage.shared import WorkshopAccess
 from storage.workshop_codes import (
     WRONG_CODE_LIMIT,
@@ -106,6 +107,26 @@ class SqlWorkshops(WorkshopAccess):
                 {k: a.comment for k, a in answers.items() if a.comment}))
         return result
 
+    def participants(self, workshop_id: int) -> list[Participant]:
+        rows = self._c.execute(
+            select(S.id, S.status, users.c.key, users.c.state)
+            .join(users, S.user_id == users.c.id)
+            .where(S.workshop_id == workshop_id, S.status != "cancelled")
+            .order_by(S.user_id, S.id))
+        latest = {row.key: row for row in rows}
+        return [Participant(row.key, row.status, _quiet(row.state, workshop_id))
+                for row in sorted(latest.values(), key=lambda r: r.id)]
+
+    def cofacilitators(self, workshop_id: int) -> list[str]:
+        return [key for (key,) in self._c.execute(
+            select(F.user_key).where(F.workshop_id == workshop_id).order_by(F.user_key))]
+
+    def closing_by(self, moment: datetime) -> list[WorkshopRecord]:
+        rows = self._c.execute(select(workshops).where(
+            W.status == "open", W.closes_at.is_not(None), W.closes_at <= moment,
+        ).order_by(W.closes_at, W.id))
+        return [workshop_record(row) for row in rows]
+
     def has_joined(self, workshop_id: int, user_key: str) -> str | None:
         """Status of the person's latest session in this workshop, if any."""
         found = self._c.execute(
@@ -165,3 +186,9 @@ class SqlWorkshops(WorkshopAccess):
         found = self._c.execute(select(func.count(func.distinct(S.user_id))).where(
             S.workshop_id == workshop_id, S.status != "cancelled")).scalar_one()
         return int(found)
+
+
+def _quiet(state: Any, workshop_id: int) -> bool:
+    """Whether the person asked for no reminder of this workshop (or of any)."""
+    off = (state or {}).get(REMINDERS_OFF) or ()
+    return "*" in off or workshop_id in off

@@ -37,7 +37,6 @@ from bot.channels.matrix.decrypt import decrypt
 from bot.channels.matrix.events import JOIN_ATTEMPTS, Handlers, Router
 from bot.channels.matrix.polls import POLL_RESPONSE, vote
 from bot.channels.matrix.replies import Replier
-from bot.channels.matrix.sealed import SealedBox
 from bot.channels.matrix.send import Sender
 from bot.channels.matrix.session import Session
 from bot.channels.matrix.sync import sync_loop
@@ -46,6 +45,7 @@ from bot.channels.matrix_render import addressed_text, is_edit
 from bot.config import Settings
 from bot.identity import new_secret
 from bot.messages import Handles
+from storage.sealed import SealedBox
 
 log = logging.getLogger("coopbot.matrix")
 
