@@ -50,3 +50,30 @@ async def test_a_database_of_the_first_version_is_upgraded_and_its_conversations
         return found
 
     assert await asyncio.to_thread(differences) == []  # the models are the migrated schema
+
+
+def _downgrade(url: str, target: str) -> None:
+    engine = create_sync_engine(url)
+    with engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.attributes["connection"] = conn
+        command.downgrade(config, target)
+    engine.dispose()
+
+
+async def test_the_outbox_migration_goes_down_and_up_again(sqlite_url: str) -> None:
+    import sqlite3
+
+    await asyncio.to_thread(_alembic, sqlite_url, "head")
+    path = sqlite_url.removeprefix("sqlite:///")
+
+    def tables() -> set[str]:
+        with sqlite3.connect(path) as db:
+            return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+    assert {"outbox", "chat_addresses"} <= tables()
+    await asyncio.to_thread(_downgrade, sqlite_url, "0003")
+    assert not {"outbox", "chat_addresses"} & tables()
+    await asyncio.to_thread(_alembic, sqlite_url, "head")
+    assert {"outbox", "chat_addresses"} <= tables()

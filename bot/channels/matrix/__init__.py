@@ -7,7 +7,8 @@ is all ``coopbot run`` needs. The modules, one job each:
 - :mod:`.base` seams (assistant, key-value store), constants, helpers;
 - :mod:`.session` login and the kept device; :mod:`.crypto` the crypto and state
   stores on the project database and the Olm machine; keys derived from
-  ``COOPBOT_SECRET`` in :mod:`storage.sealed`; :mod:`.cross_signing` the bot's identity and recovery key;
+  ``COOPBOT_SECRET`` in :mod:`storage.sealed`; :mod:`.cross_signing` the bot's
+  identity and recovery key;
 - :mod:`.sync` the sync loop and what each sync gives the crypto machine;
   :mod:`.events` from a sync to handler tasks; :mod:`.tasks` per-person chains and
   the sync-token watermark; :mod:`.decrypt` bounded waits for late room keys;
