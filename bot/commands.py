@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot import privacy, routes, workshop_create, workshop_routes
+from bot import outbox_routes, privacy, routes, workshop_create, workshop_routes
 from bot.turn import Confirmation, Handler
 
 COMMANDS: Mapping[str, Handler] = {
@@ -26,6 +26,10 @@ COMMANDS: Mapping[str, Handler] = {
     "synthese": workshop_routes.synthesis,
     "synthèse": workshop_routes.synthesis,
     "cofacilitateur": workshop_routes.cofacilitator,
+    "etat": outbox_routes.status,
+    "état": outbox_routes.status,
+    "relancer": outbox_routes.remind,
+    "silence": outbox_routes.silence,
     "mesdonnees": privacy.my_data,
     "mesdonnées": privacy.my_data,
     "oublier": privacy.forget,

@@ -22,6 +22,7 @@ from bot.menu import platform_commands
 from bot.messages import Incoming, Outgoing, from_stored_form, stored_form
 from bot.turn import Later, Turn
 from flows.parsing import clean_text
+from storage.clock import SYSTEM_CLOCK, Clock
 from storage.protocols import Conversation, DuplicateEvent, EventRef, Storage
 from storage.sql.store import open_storage
 
@@ -36,6 +37,23 @@ CPU, which on the event loop would stall every other conversation. One thread on
 because matplotlib's pyplot keeps global state."""
 
 
+def remember_address(conv: Conversation, incoming: Incoming, asked: bool) -> None:
+    """Keep where to reach a person who has something pending: a workshop in progress
+    (for reminders), or what a route asked for (``Turn.keep_address``: a workshop just
+    created, for its closing notice). The housekeeping erases it once nothing is pending.
+
+    Only private chats (a Telegram group's id is negative): a reminder goes to the
+    person's own chat, never to a group. Unchanged addresses are not written again.
+    """
+    if incoming.channel == "console" or incoming.chat_id.startswith("-"):
+        return
+    active = conv.active_session()
+    pending = active is not None and active.workshop_id is not None
+    if not pending and not asked:
+        return
+    conv.outbox.remember_address(incoming.user_key, incoming.channel, incoming.chat_id)
+
+
 class Assistant:
     """Stateless between calls but for the per-person locks: any worker can serve anyone."""
 
@@ -44,11 +62,13 @@ class Assistant:
         self.content = content
         self._secret = secret
         self._locks = KeyedLocks()
+        storage.use_secret(secret)  # the chat addresses of the outbox are sealed with it
 
     @classmethod
-    async def create(cls, settings: Settings, content: Content | None = None) -> Assistant:
+    async def create(cls, settings: Settings, content: Content | None = None,
+                     clock: Clock = SYSTEM_CLOCK) -> Assistant:
         """Connect to the database of ``settings`` (migrating it) and load the content."""
-        storage = await open_storage(settings.database_url)
+        storage = await open_storage(settings.database_url, clock)
         try:
             secret = settings.secret or await storage.setdefault_value("secret", new_secret())
         except BaseException:
@@ -79,6 +99,8 @@ class Assistant:
         def decide(conv: Conversation) -> tuple[list[Outgoing], list[Later]]:
             turn = Turn(incoming, conv, self.content)
             replies = dispatch.route(turn)
+            if not conv.forgotten:
+                remember_address(conv, incoming, turn.keep_address)
             if event is not None:  # kept until the channel says they left (``delivered``)
                 conv.keep_replies(stored_form(replies))
             return replies, turn.after_commit

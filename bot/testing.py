@@ -22,6 +22,7 @@ from bot.core import Assistant
 from bot.identity import pseudonym
 from bot.markup import to_plain
 from bot.messages import Incoming, Outgoing
+from storage.clock import SYSTEM_CLOCK, Clock
 from storage.memory.store import MemoryStorage
 
 
@@ -56,8 +57,9 @@ def shared_content() -> Content:
     return _CONTENT[0]
 
 
-def memory_assistant(content: Content | None = None, secret: str = "test-secret") -> Assistant:
-    return Assistant(MemoryStorage(), content or shared_content(), secret)
+def memory_assistant(content: Content | None = None, secret: str = "test-secret",
+                     clock: Clock = SYSTEM_CLOCK) -> Assistant:
+    return Assistant(MemoryStorage(clock), content or shared_content(), secret)
 
 
 @dataclass

@@ -85,6 +85,7 @@ def flow_chosen(turn: Turn, args: str) -> list[Outgoing]:
         return [turn.say("workshop.create.flow_invalid")]
     turn.conv.set_state(workshop_draft=None)
     workshop = turn.conv.workshops.create(draft["title"], flow_id, turn.user_key)
+    turn.keep_address = True  # for the closing notice, and replies about the workshop
     return created_messages(turn.texts, draft["title"], display_code(workshop.code), flow_id)
 
 

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 Chart = tuple[str, str, bytes]
 
 
-def _braked(turn: Turn) -> Outgoing | None:
+def brake_reply(turn: Turn) -> Outgoing | None:
     wait = turn.conv.workshops.wait_before_next_code(turn.user_key)
     if wait is None:
         return None
@@ -44,7 +44,7 @@ def _braked(turn: Turn) -> Outgoing | None:
 def join(turn: Turn, args: str) -> list[Outgoing]:
     if not args:
         return [turn.say("workshop.join.usage")]
-    braked = _braked(turn)
+    braked = brake_reply(turn)
     if braked is not None:
         return [braked]
     store = turn.conv.workshops
@@ -72,7 +72,7 @@ def synthesis(turn: Turn, args: str) -> list[Outgoing]:
     code = " ".join(words[:-1]) if fmt in FORMATS else args
     if fmt not in FORMATS:
         fmt = ""
-    braked = _braked(turn)
+    braked = brake_reply(turn)
     if braked is not None:
         return [braked]
     store = turn.conv.workshops
@@ -135,7 +135,7 @@ def cofacilitator(turn: Turn, args: str) -> list[Outgoing]:
     """
     if not args:
         return [turn.say("workshop.cofac.usage")]
-    braked = _braked(turn)
+    braked = brake_reply(turn)
     if braked is not None:
         return [braked]
     token = normalise_code(args, INVITE_LENGTH)

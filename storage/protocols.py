@@ -59,6 +59,9 @@ class DuplicateEvent(Exception):
 class WorkshopStore(Protocol):
     """Workshops, inside the transaction of the message (or CLI command) using them."""
 
+    now: datetime
+    """The moment of the transaction (from the storage's clock)."""
+
     def create(self, title: str, flow_id: str, facilitator_key: str,
                closes_at: datetime | None = None) -> WorkshopRecord: ...
     def find(self, typed_code: str) -> WorkshopRecord | None: ...
@@ -108,6 +111,9 @@ class MessageQueue(Protocol):
         """Drop this person's pending messages of ``kind`` (for one workshop, or all)."""
         ...
     def workshop_counts(self, workshop_id: int) -> DeliveryCounts: ...
+    def reminded_since(self, user_key: str, workshop_id: int, since: datetime) -> bool:
+        """Whether a reminder of this workshop was queued for this person since then."""
+        ...
 
 
 
@@ -119,6 +125,8 @@ class Conversation(Protocol):
     """The moment of this message: everything it writes carries it."""
     workshops: WorkshopStore
     outbox: MessageQueue
+    forgotten: bool
+    """True once :meth:`forget` ran in this transaction."""
 
     @property
     def state(self) -> Mapping[str, Any]: ...

@@ -393,3 +393,15 @@ async def test_a_lease_is_held_by_one_worker_at_a_time(outboxes):
     clock.advance(seconds=61)
     assert await second.lease("housekeeping", 60)
     assert not await first.lease("housekeeping", 60)
+
+
+async def test_a_reminder_queued_recently_is_known(outboxes):
+    store, clock = outboxes.store, outboxes.clock
+    await store.conversation("f", lambda conv: conv.outbox.queue(_reminder("r")))
+    since = clock.now() - timedelta(hours=24)
+    ask = lambda user, w: store.scheduled(  # noqa: E731
+        lambda _w, q: q.reminded_since(user, w, since))
+    assert await ask("p", 7) and not await ask("p", 8) and not await ask("q", 7)
+    clock.advance(hours=25)
+    since = clock.now() - timedelta(hours=24)
+    assert not await ask("p", 7)

@@ -24,6 +24,7 @@ class OutboxRow:
     claimed_by: int | None = None
     attempts: int = 0
     sent_at: datetime | None = None
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,8 @@ class MemoryQueue:
                for r in self._t.outbox.values()):
             return False
         row_id = self._t.next_id()
-        self._t.outbox[row_id] = OutboxRow(row_id, message, due_at=message.due_at)
+        self._t.outbox[row_id] = OutboxRow(row_id, message, due_at=message.due_at,
+                                           created_at=self.now)
         return True
 
     def remember_address(self, user_key: str, channel: str, chat_id: str) -> None:
@@ -86,6 +88,13 @@ class MemoryQueue:
             reminders_sent=sum(1 for r in rows if r.state == "sent"),
             reminders_pending=sum(1 for r in rows if r.state in ("pending", "claimed")),
             unreachable=len({r.message.user_key for r in rows if r.state == "unreachable"}))
+
+
+    def reminded_since(self, user_key: str, workshop_id: int, since: datetime) -> bool:
+        return any(r.message.user_key == user_key and r.message.workshop_id == workshop_id
+                   and r.message.kind in REMINDER_KINDS and r.state != "cancelled"
+                   and r.created_at is not None and r.created_at >= since
+                   for r in self._t.outbox.values())
 
 
 def claim(t: Tables, channel: str, now: datetime, worker: int, dead: Iterable[int],

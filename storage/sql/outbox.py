@@ -85,6 +85,13 @@ class SqlQueue:
             unreachable=by_state.get("unreachable", (0, 0))[0])
 
 
+    def reminded_since(self, user_key: str, workshop_id: int, since: datetime) -> bool:
+        return self._c.execute(select(O.id).where(
+            O.user_key == user_key, O.workshop_id == workshop_id,
+            O.kind.in_(REMINDER_KINDS), O.state != "cancelled", O.created_at >= since,
+        ).limit(1)).first() is not None
+
+
 def _opens(box: SealedBox, sealed: str) -> str | None:
     try:
         return box.open(sealed)
