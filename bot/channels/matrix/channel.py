@@ -23,6 +23,7 @@ from mautrix.types import RoomID
 
 from bot.channels.matrix.base import (
     BATCH_KEY,
+    CHANNEL,
     MAX_BACKOFF,
     NETWORK_ERRORS,
     KeyValue,
@@ -41,10 +42,13 @@ from bot.channels.matrix.send import Sender
 from bot.channels.matrix.session import Session
 from bot.channels.matrix.sync import sync_loop
 from bot.channels.matrix.tasks import Tasks
-from bot.channels.matrix_render import addressed_text, is_edit
+from bot.channels.matrix_render import addressed_text, is_edit, text_content
 from bot.config import Settings
 from bot.identity import new_secret
-from bot.messages import Handles
+from bot.messages import Handles, Outgoing
+from bot.sender import Delivery
+from bot.sender import Sender as OutboxSender
+from storage.protocols import Outbox
 from storage.sealed import SealedBox
 
 log = logging.getLogger("coopbot.matrix")
@@ -62,8 +66,10 @@ async def channel_secret(settings: Settings, kv: KeyValue) -> str:
 
 
 class MatrixChannel(Handlers):
-    def __init__(self, assistant: Handles, settings: Settings, kv: KeyValue) -> None:
+    def __init__(self, assistant: Handles, settings: Settings, kv: KeyValue,
+                 outbox: Outbox | None = None) -> None:
         self.assistant = assistant
+        self.outbox = outbox
         self.settings = settings
         self.kv = kv
         self.client: Client = None  # type: ignore[assignment]
@@ -104,7 +110,15 @@ class MatrixChannel(Handlers):
             since = await self.kv.get_value(BATCH_KEY)
             self.tasks.start(since)
             log.info("Matrix: connected (%s start)", "first" if since is None else "resumed")
-            await sync_loop(self.client, stop, since, self.router.on_sync, self._relogin)
+            sending = (asyncio.create_task(OutboxSender(self.outbox, CHANNEL,
+                                                        self.deliver_queued).run(stop))
+                       if self.outbox is not None else None)
+            try:
+                await sync_loop(self.client, stop, since, self.router.on_sync, self._relogin)
+            finally:
+                if sending is not None:
+                    sending.cancel()
+                    await asyncio.gather(sending, return_exceptions=True)
         finally:
             await self.tasks.shutdown()
             await http.close()
@@ -131,6 +145,19 @@ class MatrixChannel(Handlers):
             log.warning("Matrix: could not log in again yet (%s)", why(exc))
             await asyncio.sleep(5)
             return True
+
+    async def deliver_queued(self, room_id: str, replies: list[Outgoing]) -> Delivery:
+        """A queued message into the person's room, encrypted if the room is (the replies'
+        own send path: it fails closed, and waits out 429s as the server asks)."""
+        for out in replies:
+            content = text_content(out, None)
+            if content is not None and await self.sender.send(room_id, content) is None:
+                return Delivery.RETRY
+            for attachment, msgtype in ((out.file, "m.file"), (out.image, "m.image")):
+                if attachment is not None and await self.sender.send_attachment(
+                        room_id, attachment, msgtype, None) is None:
+                    return Delivery.RETRY
+        return Delivery.SENT
 
     # --- handlers (called from the router's tasks) -------------------------------------
 
