@@ -224,6 +224,8 @@ async def test_forgetting_erases_the_address_and_pending_messages(bots, database
     report = json.loads(data[0].file.content)
     assert report["outbox"]["chat_addresses_kept"] == ["telegram"]
     assert [m["kind"] for m in report["outbox"]["messages_queued"]] == ["reminder"]
+    assert "doit encore vous envoyer (relances, clôture d'un atelier) : 1" in report["pending"]
+    assert "/silence" in report["pending"]
     assert "601" not in data[0].file.content.decode()  # the address is never shown in clear
     await person.say("/oublier")
     await person.say("oui")
