@@ -7,9 +7,12 @@ sender (:mod:`bot.sender`) delivers later, each idempotency key once.
 
 - At most one reminder per person per workshop per 24 hours, whatever is typed: a
   reminder queued in the last 24 hours (``reminded_since``) stops another, and the
-  idempotency key names the workshop, the person and the 24-hour window.
-- The automatic reminder has a key of its own per workshop and person: a housekeeping
-  pass run twice (two workers, a restart) queues it once.
+  idempotency key names the workshop, the person and the 24-hour window — the same key
+  for ``/relancer`` and the automatic reminder, so that even two transactions deciding
+  at the same moment (the facilitator's and the housekeeping's, on PostgreSQL) queue one.
+- A housekeeping pass run twice (two workers, a restart) queues the automatic reminder
+  once: the second finds it with ``reminded_since`` (the reminder window, 24 hours, is
+  the whole time between the automatic reminder and the closing).
 - Nobody who finished, or asked for silence (``/silence``), is reminded.
 """
 
@@ -75,8 +78,7 @@ def queue_reminders(texts: Texts, workshops: WorkshopStore, queue: MessageQueue,
         if queue.reminded_since(person.user_key, workshop.id, now - REMIND_WINDOW):
             recent += 1
             continue
-        key = (f"auto-reminder:{workshop.id}:{person.user_key}" if automatic
-               else f"reminder:{workshop.id}:{person.user_key}:{window}")
+        key = f"reminder:{workshop.id}:{person.user_key}:{window}"
         kind = "auto-reminder" if automatic else "reminder"
         if queue.queue(QueuedMessage(key, person.user_key, channel, now, message, kind,
                                      workshop.id)):
