@@ -29,6 +29,8 @@ COMMANDS: Mapping[str, Handler] = {
     "etat": outbox_routes.status,
     "état": outbox_routes.status,
     "relancer": outbox_routes.remind,
+    "cloture": outbox_routes.closing_date,
+    "clôture": outbox_routes.closing_date,
     "silence": outbox_routes.silence,
     "mesdonnees": privacy.my_data,
     "mesdonnées": privacy.my_data,

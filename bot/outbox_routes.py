@@ -5,15 +5,18 @@ co-facilitators; anyone else gets the very words ``/synthese`` refuses with, and
 attempt counts as a wrong code for the brake. ``/relancer CODE`` (the facilitator
 alone) queues one reminder per unfinished participant (:mod:`bot.reminders`).
 ``/silence [CODE]`` stops reminders at once: pending ones are cancelled, and later
-rounds skip the person.
+rounds skip the person. ``/cloture CODE JJ/MM/AAAA [HH:MM]`` (the facilitator alone)
+gives a workshop its closing date, in Paris time (the end of the day without an hour).
 """
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.messages import Outgoing
-from bot.reminders import french_date, queue_reminders
+from bot.reminders import PARIS, french_date, queue_reminders
 from bot.turn import Turn
 from bot.workshop_routes import brake_reply
 from storage.protocols import REMINDERS_OFF
@@ -21,6 +24,8 @@ from storage.records import WorkshopRecord
 from storage.reports.synthesis import workshop_synthesis
 from storage.workshop_codes import display_code
 
+_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2})[:h](\d{2}))?$")
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{1,2}):(\d{2}))?$")
 SMALL_CATEGORY = 3
 """A category with fewer people is merged into « autres catégories » (anonymity)."""
 
@@ -130,3 +135,49 @@ def silence(turn: Turn, args: str) -> list[Outgoing]:
     turn.conv.set_state(**{REMINDERS_OFF: off})
     return [turn.say("outbox.silence.done", title=workshop.title,
                      code=display_code(workshop.code))]
+
+
+def parse_closing(typed: str) -> datetime | None:
+    """« 12/03/2027 », « 12/03/2027 18:00 » or « 2027-03-12 » in Paris time, as UTC;
+    a day without an hour closes at 23:59 that day. None if it is not a real date."""
+    text = " ".join(typed.split())
+    found = _DATE.match(text)
+    if found:
+        day, month, year, hour, minute = found.groups()
+    elif found := _ISO.match(text):
+        year, month, day, hour, minute = found.groups()
+    else:
+        return None
+    try:
+        local = datetime(int(year), int(month), int(day),
+                         int(hour) if hour else 23, int(minute) if minute else 59,
+                         tzinfo=PARIS)
+    except ValueError:
+        return None
+    return local.astimezone(UTC)  # stored in UTC, as every moment is
+
+
+def closing_date(turn: Turn, args: str) -> list[Outgoing]:
+    code_part, _, typed = args.strip().partition(" ")
+    if not typed.strip():
+        return [turn.say("outbox.closing_date.usage")]
+    found = _readable(turn, code_part, "outbox.closing_date.usage")
+    if isinstance(found, Outgoing):
+        return [found]
+    workshop, now = found, turn.conv.now
+    code = display_code(workshop.code)
+    if workshop.facilitator_key != turn.user_key:
+        return [turn.say("outbox.closing_date.facilitator_only", title=workshop.title,
+                         code=code)]
+    if not workshop.is_open(now):
+        return [turn.say("outbox.closing_date.closed", title=workshop.title)]
+    closes = parse_closing(typed)
+    if closes is None:
+        return [turn.say("outbox.closing_date.bad_date", typed=typed.strip(), code=code)]
+    if closes <= now:
+        example = (now + timedelta(days=7)).astimezone(PARIS).strftime("%d/%m/%Y")
+        return [turn.say("outbox.closing_date.past", code=code, example=example)]
+    changed = turn.conv.workshops.set_closing(workshop, closes)
+    turn.keep_address = True  # the closing notice will come to this chat
+    return [turn.say("outbox.closing_date.done", title=changed.title,
+                     date=french_date(turn.texts, closes))]

@@ -251,3 +251,21 @@ async def test_an_address_is_erased_once_nothing_is_pending(bots):
     await Housekeeping(bot.storage, bot.content.texts, 365).once()
     ask = bot.storage.scheduled
     assert await ask(lambda w, q: q.reachable_channel(person.key)) is None
+
+
+async def test_the_facilitator_sets_a_closing_date_in_chat(bots, clock):
+    bot = bots[0]
+    facilitator, code = await _workshop(bot)
+    assert "JJ/MM/AAAA" in await facilitator.say(f"/cloture {code} demain")
+    assert "déjà passée" in await facilitator.say(f"/cloture {code} 01/01/2020")
+    assert await Chat(bot, "801").say(f"/cloture {code} 12/12/2026") == REFUSED
+    done = await facilitator.say(f"/cloture {code} 5/12/2026 18:00")
+    assert "5 décembre 2026 à 18 h 00 (heure de Paris)" in done, done
+    assert "Clôture : 5 décembre 2026 à 18 h 00" in await facilitator.say(f"/etat {code}")
+    await Housekeeping(bot.storage, bot.content.texts, 365).once()  # address kept meanwhile
+    clock.set(clock.now().replace(day=5, hour=17, minute=1))  # 18:01 in Paris
+    platform = Recorder()
+    await Housekeeping(bot.storage, bot.content.texts, 365).once()
+    await Sender(bot.storage, "telegram", platform.deliver).once()
+    [notice] = platform.received["100"]
+    assert "est clos" in notice and "Participants : 0" in notice

@@ -12,6 +12,7 @@ import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -405,3 +406,17 @@ async def test_a_reminder_queued_recently_is_known(outboxes):
     clock.advance(hours=25)
     since = clock.now() - timedelta(hours=24)
     assert not await ask("p", 7)
+
+
+async def test_a_closing_date_is_set_and_found_when_due(outboxes):
+    store, clock = outboxes.store, outboxes.clock
+    workshop = await store.workshops(lambda w: w.create("Atelier", "preatelier", "f"))
+    closes = clock.now() + timedelta(days=2)
+    changed = await store.workshops(lambda w: w.set_closing(w.get(workshop.id), closes))
+    assert changed.closes_at == closes
+    assert await store.workshops(lambda w: w.closing_by(clock.now())) == []
+    [due] = await store.workshops(lambda w: w.closing_by(clock.now() + timedelta(days=2)))
+    assert due.id == workshop.id and due.closes_at == closes
+    paris = closes.astimezone(ZoneInfo("Europe/Paris"))  # another zone: the same moment
+    await store.workshops(lambda w: w.set_closing(w.get(workshop.id), paris))
+    assert (await store.workshops(lambda w: w.get(workshop.id))).closes_at == closes

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from storage.memory.data import Tables
 from storage.protocols import REMINDERS_OFF
@@ -48,6 +48,12 @@ class MemoryWorkshops(WorkshopAccess):
 
     def close(self, workshop: WorkshopRecord) -> None:
         self._t.workshops[workshop.id] = replace(workshop, status="closed")
+
+    def set_closing(self, workshop: WorkshopRecord, closes_at: datetime) -> WorkshopRecord:
+        closes_at = closes_at.astimezone(UTC)  # SQLite keeps no zone: always UTC
+        changed = replace(self._t.workshops[workshop.id], closes_at=closes_at)
+        self._t.workshops[workshop.id] = changed
+        return changed
 
     def participants(self, workshop_id: int) -> list[Participant]:
         keys = {u.id: u for u in self._t.users.values()}

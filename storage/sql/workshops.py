@@ -6,7 +6,8 @@ message's transaction, which already holds the person's lock.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, delete, func, select
@@ -83,6 +84,12 @@ class SqlWorkshops(WorkshopAccess):
 
     def close(self, workshop: WorkshopRecord) -> None:
         self._c.execute(workshops.update().where(W.id == workshop.id).values(status="closed"))
+
+    def set_closing(self, workshop: WorkshopRecord, closes_at: datetime) -> WorkshopRecord:
+        closes_at = closes_at.astimezone(UTC)  # SQLite keeps no zone: always UTC
+        self._c.execute(workshops.update().where(W.id == workshop.id)
+                        .values(closes_at=closes_at))
+        return replace(workshop, closes_at=closes_at)
 
     def participations(self, workshop_id: int) -> list[Participation]:
         """Each participant's latest session of the workshop, cancelled ones left out.
