@@ -17,6 +17,7 @@ import signal
 from bot.config import Settings
 from bot.core import Assistant
 from bot.housekeeping import Housekeeping
+from bot.sender import Render
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +26,17 @@ class NothingToServe(Exception):
     pass
 
 
-async def serve_channels(settings: Settings) -> None:
+async def serve_channels(settings: Settings, render: Render | None = None) -> None:
+    """Serve until SIGINT or SIGTERM. ``render`` draws the pictures queued messages
+    name (``QueuedMessage.render``, such as a chart following a summary), just before
+    they are sent; without it such messages go without their picture."""
     servers = []
     if settings.telegram_enabled:
         from bot.channels import telegram
 
         def serve_telegram(assistant: Assistant, settings: Settings, stop: asyncio.Event):  # type: ignore[no-untyped-def]
-            return telegram.serve(assistant, settings, stop, outbox=assistant.storage)
+            return telegram.serve(assistant, settings, stop, outbox=assistant.storage,
+                                  render=render)
 
         servers.append(("telegram", serve_telegram))
     if settings.matrix_enabled:
@@ -40,7 +45,7 @@ async def serve_channels(settings: Settings) -> None:
         def serve_matrix(assistant: Assistant, settings: Settings, stop: asyncio.Event):  # type: ignore[no-untyped-def]
             # The channel's own state goes through a key-value store handed to it.
             return matrix.serve(assistant, settings, stop, kv=assistant.storage,
-                                outbox=assistant.storage)
+                                outbox=assistant.storage, render=render)
 
         servers.append(("matrix", serve_matrix))
     if not servers:

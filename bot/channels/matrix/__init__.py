@@ -35,6 +35,7 @@ from bot.channels.matrix.base import (
 from bot.channels.matrix.channel import MatrixChannel
 from bot.config import Settings
 from bot.messages import Handles
+from bot.sender import Render
 from storage.device_lock import CHECK_EVERY, RETRY_EVERY, DeviceLock, device_lock
 from storage.protocols import Outbox
 
@@ -56,6 +57,7 @@ async def serve(
     stop: asyncio.Event,
     kv: KeyValue,
     outbox: Outbox | None = None,
+    render: Render | None = None,
 ) -> None:
     """Serve Matrix until ``stop`` is set, while this process holds the device lock.
 
@@ -88,7 +90,7 @@ async def serve(
         waiting_said = False
         log.info("Matrix: device lock taken, this process serves Matrix")
         try:
-            await _serve_locked(assistant, settings, kv, stop, lock, outbox)
+            await _serve_locked(assistant, settings, kv, stop, lock, outbox, render)
         finally:
             await lock.release()
         if not stop.is_set():
@@ -97,7 +99,7 @@ async def serve(
 
 async def _serve_locked(
     assistant: Handles, settings: Settings, kv: KeyValue, stop: asyncio.Event,
-    lock: DeviceLock, outbox: Outbox | None = None,
+    lock: DeviceLock, outbox: Outbox | None = None, render: Render | None = None,
 ) -> None:
     """Run the channel; stop it at once if the lock's connection breaks."""
     channel_stop = asyncio.Event()
@@ -111,7 +113,7 @@ async def _serve_locked(
 
     watcher = asyncio.create_task(watch(), name="matrix-device-lock")
     try:
-        await MatrixChannel(assistant, settings, kv, outbox).run(channel_stop)
+        await MatrixChannel(assistant, settings, kv, outbox, render).run(channel_stop)
     finally:
         watcher.cancel()
         await asyncio.gather(watcher, return_exceptions=True)

@@ -46,7 +46,7 @@ from bot.channels.matrix_render import addressed_text, is_edit, text_content
 from bot.config import Settings
 from bot.identity import new_secret
 from bot.messages import Handles, Outgoing
-from bot.sender import Delivery
+from bot.sender import Delivery, Render
 from bot.sender import Sender as OutboxSender
 from storage.protocols import Outbox
 from storage.sealed import SealedBox
@@ -67,9 +67,10 @@ async def channel_secret(settings: Settings, kv: KeyValue) -> str:
 
 class MatrixChannel(Handlers):
     def __init__(self, assistant: Handles, settings: Settings, kv: KeyValue,
-                 outbox: Outbox | None = None) -> None:
+                 outbox: Outbox | None = None, render: Render | None = None) -> None:
         self.assistant = assistant
         self.outbox = outbox
+        self.render = render
         self.settings = settings
         self.kv = kv
         self.client: Client = None  # type: ignore[assignment]
@@ -110,8 +111,8 @@ class MatrixChannel(Handlers):
             since = await self.kv.get_value(BATCH_KEY)
             self.tasks.start(since)
             log.info("Matrix: connected (%s start)", "first" if since is None else "resumed")
-            sending = (asyncio.create_task(OutboxSender(self.outbox, CHANNEL,
-                                                        self.deliver_queued).run(stop))
+            sending = (asyncio.create_task(OutboxSender(
+                self.outbox, CHANNEL, self.deliver_queued, self.render).run(stop))
                        if self.outbox is not None else None)
             try:
                 await sync_loop(self.client, stop, since, self.router.on_sync, self._relogin)

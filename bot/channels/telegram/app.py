@@ -37,7 +37,7 @@ from bot.channels.telegram.outbox import deliver_queued
 from bot.channels.telegram.translate import CHANNEL, BotIdentity
 from bot.config import Settings
 from bot.messages import Handles, Outgoing
-from bot.sender import Delivery, Sender
+from bot.sender import Delivery, Render, Sender
 from storage.protocols import Outbox
 
 # Opt in now to what python-telegram-bot 23 does anyway: time periods such as
@@ -142,6 +142,7 @@ async def serve(
     *,
     rate_limiter: BaseRateLimiter[Any] | None = None,
     outbox: Outbox | None = None,
+    render: Render | None = None,
 ) -> None:
     """Serve Telegram until ``stop`` is set: long polling, or webhook when configured.
 
@@ -181,7 +182,7 @@ async def serve(
             async def deliver(chat_id: str, replies: list[Outgoing]) -> Delivery:
                 return await deliver_queued(channel, bot, chat_id, replies)
 
-            sending = asyncio.create_task(Sender(outbox, CHANNEL, deliver).run(stop))
+            sending = asyncio.create_task(Sender(outbox, CHANNEL, deliver, render).run(stop))
         try:
             await stop.wait()
         finally:
