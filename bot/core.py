@@ -20,6 +20,7 @@ from bot.identity import new_secret, pseudonym
 from bot.locks import KeyedLocks
 from bot.menu import platform_commands
 from bot.messages import Incoming, Outgoing, from_stored_form, stored_form
+from bot.reminders import settle_reminders
 from bot.turn import Later, Turn
 from flows.parsing import clean_text
 from storage.clock import SYSTEM_CLOCK, Clock
@@ -98,9 +99,11 @@ class Assistant:
 
         def decide(conv: Conversation) -> tuple[list[Outgoing], list[Later]]:
             turn = Turn(incoming, conv, self.content)
+            before = conv.active_session()
             replies = dispatch.route(turn)
             if not conv.forgotten:
                 remember_address(conv, incoming, turn.keep_address)
+                settle_reminders(conv, before)
             if event is not None:  # kept until the channel says they left (``delivered``)
                 conv.keep_replies(stored_form(replies))
             return replies, turn.after_commit

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.messages import Outgoing
-from bot.reminders import PARIS, french_date, queue_reminders
+from bot.reminders import PARIS, REMINDER_KINDS, french_date, queue_reminders
 from bot.turn import Turn
 from bot.workshop_routes import brake_reply
 from storage.protocols import REMINDERS_OFF
@@ -117,7 +117,7 @@ def silence(turn: Turn, args: str) -> list[Outgoing]:
     off = list(turn.conv.state.get(REMINDERS_OFF) or ())
     queue = turn.conv.outbox
     if not args.strip():
-        for kind in ("reminder", "auto-reminder"):
+        for kind in REMINDER_KINDS:
             queue.cancel(turn.user_key, kind)
         turn.conv.set_state(**{REMINDERS_OFF: [*(o for o in off if o != "*"), "*"]})
         return [turn.say("outbox.silence.done_all")]
@@ -128,7 +128,7 @@ def silence(turn: Turn, args: str) -> list[Outgoing]:
             return [brake]
         turn.conv.workshops.record_wrong_code(turn.user_key)
         return [turn.say("workshop.join.unknown")]
-    for kind in ("reminder", "auto-reminder"):
+    for kind in REMINDER_KINDS:
         queue.cancel(turn.user_key, kind, workshop.id)
     if workshop.id not in off:
         off.append(workshop.id)

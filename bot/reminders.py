@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 
 from bot.messages import Outgoing, stored_form
 from flows.catalogue import Texts
-from storage.protocols import MessageQueue, WorkshopStore
-from storage.records import QueuedMessage, WorkshopRecord
+from storage.protocols import Conversation, MessageQueue, WorkshopStore
+from storage.records import QueuedMessage, SessionRecord, WorkshopRecord
 from storage.workshop_codes import display_code
 
 REMIND_WINDOW = timedelta(hours=24)
@@ -86,6 +86,20 @@ def queue_reminders(texts: Texts, workshops: WorkshopStore, queue: MessageQueue,
         else:
             recent += 1
     return Reminded(queued, recent, unreachable, silenced)
+
+
+REMINDER_KINDS = ("reminder", "auto-reminder")
+
+
+def settle_reminders(conv: Conversation, before: SessionRecord | None) -> None:
+    """A workshop session that this message finished (or cancelled) needs no reminder:
+    one still waiting to be sent would tell the person they have not finished."""
+    if before is None or before.workshop_id is None:
+        return
+    after = conv.session(before.id)
+    if after is not None and after.status != "in_progress":
+        for kind in REMINDER_KINDS:
+            conv.outbox.cancel(conv.user_key, kind, before.workshop_id)
 
 
 @dataclass(frozen=True, slots=True)

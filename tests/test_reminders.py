@@ -269,3 +269,16 @@ async def test_the_facilitator_sets_a_closing_date_in_chat(bots, clock):
     await Sender(bot.storage, "telegram", platform.deliver).once()
     [notice] = platform.received["100"]
     assert "est clos" in notice and "Participants : 0" in notice
+
+
+async def test_finishing_before_the_reminder_leaves_cancels_it(bots):
+    bot = bots[0]
+    facilitator, code = await _workshop(bot)
+    person = Chat(bot, "901")
+    await person.say(f"/rejoindre {code}")
+    assert "1 participant(s)" in await facilitator.say(f"/relancer {code}")
+    for line in typed_answers(ANSWERS[0]):  # finished before any sender ran
+        await person.say(line)
+    platform = Recorder()
+    await Sender(bot.storage, "telegram", platform.deliver).once()
+    assert platform.received == {}
