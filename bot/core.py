@@ -43,10 +43,10 @@ def remember_address(conv: Conversation, incoming: Incoming, asked: bool) -> Non
     (for reminders), or what a route asked for (``Turn.keep_address``: a workshop just
     created, for its closing notice). The housekeeping erases it once nothing is pending.
 
-    Only private chats (a Telegram group's id is negative): a reminder goes to the
-    person's own chat, never to a group. Unchanged addresses are not written again.
+    Only private chats (``Incoming.private``): a reminder goes to the person's own chat,
+    never to a group. Unchanged addresses are not written again.
     """
-    if incoming.channel == "console" or incoming.chat_id.startswith("-"):
+    if incoming.channel == "console" or not incoming.private:
         return
     active = conv.active_session()
     pending = active is not None and active.workshop_id is not None

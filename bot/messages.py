@@ -31,6 +31,9 @@ class Incoming:
     message_id: str | None = None
     """Platform id of the event, used to drop redeliveries."""
     language: str = "fr"
+    private: bool = True
+    """The person's own chat with the bot (not a group): only such a chat is kept to
+    write to them first (a reminder must never reach a group)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -282,3 +282,13 @@ async def test_finishing_before_the_reminder_leaves_cancels_it(bots):
     platform = Recorder()
     await Sender(bot.storage, "telegram", platform.deliver).once()
     assert platform.received == {}
+
+
+async def test_a_group_chat_is_never_kept_as_an_address(bots):
+    bot = bots[0]
+    _facilitator, code = await _workshop(bot)
+    key = bot.user_key("telegram", "951")
+    await bot.handle(Incoming("telegram", key, "-100951", text=f"/rejoindre {code}",
+                              message_id="g1", private=False))
+    reachable = await bot.storage.scheduled(lambda w, q: q.reachable_channel(key))
+    assert reachable is None

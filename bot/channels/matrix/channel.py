@@ -180,9 +180,10 @@ class MatrixChannel(Handlers):
     async def greet(self, room_id: str, inviter: str | None, join_event_id: str) -> None:
         if not inviter or inviter == self.client.mxid:
             return
+        group = await self._group(room_id)
         incoming = self.replier.incoming(inviter, room_id, f"join:{join_event_id}",
-                                         text="/start")
-        await self.replier.answer(room_id, incoming, None, group=await self._group(room_id))
+                                         text="/start", private=not group)
+        await self.replier.answer(room_id, incoming, None, group=group)
 
     async def encrypted(self, room_id: str, raw: dict[str, Any]) -> None:
         result = await decrypt(self.machine, {**raw, "room_id": room_id})
@@ -212,7 +213,8 @@ class MatrixChannel(Handlers):
         text = addressed_text(content, me, names, group=group)
         if text is None:
             return
-        incoming = self.replier.incoming(sender, room_id, event_id, text=text)
+        incoming = self.replier.incoming(sender, room_id, event_id, text=text,
+                                         private=not group)
         await self.replier.answer(room_id, incoming, event_id, group=group)
 
     async def _vote(
@@ -223,6 +225,7 @@ class MatrixChannel(Handlers):
         if parsed is None or payload is None:
             log.info("Matrix: a vote on no poll of this bot ignored in %s", digest(room_id))
             return
-        incoming = self.replier.incoming(sender, room_id, event_id, payload=payload)
+        incoming = self.replier.incoming(sender, room_id, event_id, payload=payload,
+                                         private=not group)
         await self.replier.answer(room_id, incoming, event_id, group=group,
                                   voted_poll=parsed[0])

@@ -51,6 +51,7 @@ def to_incoming(
             chat_id=str(chat),
             payload=payload,
             message_id=message_id,
+            private=chat == query.from_user.id,
         )
     message = update.message
     if message is None or message.from_user is None or message.from_user.is_bot:
@@ -69,6 +70,7 @@ def to_incoming(
         chat_id=str(message.chat.id),
         text=text,
         message_id=message_id,
+        private=message.chat.type == "private",
     )
 
 
