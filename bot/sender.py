@@ -50,8 +50,13 @@ class Sender:
     """Sends one channel's queued messages until stopped."""
 
     def __init__(self, outbox: Outbox, channel: str, deliver: Deliver,
-                 render: Render | None = None, poll: float = POLL_SECONDS) -> None:
+                 render: Render | None = None, poll: float = POLL_SECONDS,
+                 gap: float = 0.0) -> None:
+        """``gap``: seconds between any two sends of this loop (a gentle global pace for
+        platforms without a rate limiter of their own in front, such as Matrix)."""
         self.outbox = outbox
+        self.gap = gap
+        self._previous = 0.0
         self.channel = channel
         self.deliver = deliver
         self.render = render
@@ -78,7 +83,9 @@ class Sender:
         return len(claimed)
 
     async def _send(self, message: ClaimedMessage) -> None:
-        wait = self._last.get(message.chat_id, 0.0) + PER_CHAT_GAP - time.monotonic()
+        now = time.monotonic()
+        wait = max(self._last.get(message.chat_id, 0.0) + PER_CHAT_GAP,
+                   self._previous + self.gap) - now
         if wait > 0:
             await asyncio.sleep(wait)
         try:
@@ -89,7 +96,7 @@ class Sender:
         except Exception:
             log.exception("outbox (%s): a send failed", self.channel)
             result = Delivery.RETRY
-        self._last[message.chat_id] = time.monotonic()
+        self._last[message.chat_id] = self._previous = time.monotonic()
         if result is Delivery.SENT:
             await self.outbox.mark_sent(message.id)
             self.sent += 1

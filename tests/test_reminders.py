@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import String, Text, func, select, text
 
 from bot.config import Settings
 from bot.core import Assistant
@@ -26,6 +26,7 @@ from bot.messages import Incoming, Outgoing
 from bot.sender import Delivery, Sender
 from bot.testing import TestClock
 from bot.texts import texts
+from storage.models import Base
 from tests.test_workshop_helpers import ANSWERS, CODE, typed_answers
 
 REFUSED = texts()("workshop.synthesis.refused")
@@ -231,16 +232,19 @@ async def test_forgetting_erases_the_address_and_pending_messages(bots, database
     await person.say("oui")
 
     def left(c):
-        counts = {}
-        for table in ("outbox", "chat_addresses"):
-            counts[table] = c.execute(text(f"SELECT count(*) FROM {table} WHERE user_key = :k"),
-                                      {"k": person.key}).scalar()
-        counts["users"] = c.execute(text("SELECT count(*) FROM users WHERE key = :k"),
-                                    {"k": person.key}).scalar()
-        return counts
+        """Every text column of every table of Coopbot's schema, searched for the key."""
+        found = {}
+        for table in Base.metadata.sorted_tables:
+            for column in table.columns:
+                if isinstance(column.type, String | Text):
+                    n = c.execute(select(func.count()).select_from(table)
+                                  .where(column == person.key)).scalar()
+                    found[f"{table.name}.{column.name}"] = n
+        return found
 
-    assert await bot.storage.database.run(left) == {"outbox": 0, "chat_addresses": 0,
-                                                    "users": 0}
+    found = await bot.storage.database.run(left)
+    assert found["outbox.user_key"] == 0 and found["chat_addresses.user_key"] == 0
+    assert {where: n for where, n in found.items() if n} == {}
 
 
 async def test_an_address_is_erased_once_nothing_is_pending(bots):

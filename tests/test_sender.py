@@ -85,3 +85,21 @@ async def test_one_chat_gets_at_most_one_message_a_second():
     await Sender(storage, "telegram", platform.deliver).once()
     first, second = (at for at, _, _ in platform.got)
     assert second - first >= PER_CHAT_GAP * 0.95
+
+
+async def test_a_gentle_pace_spaces_sends_to_different_chats():
+    storage = MemoryStorage(TestClock())
+    storage.use_secret("s")
+
+    def job(conv) -> None:
+        for person, chat in (("p", "42"), ("q", "43")):
+            conv.outbox.remember_address(person, "matrix", chat)
+            conv.outbox.queue(QueuedMessage(f"k{person}", person, "matrix",
+                                            datetime(2026, 1, 1, tzinfo=UTC), BUBBLE,
+                                            "reminder"))
+
+    await storage.conversation("f", job)
+    platform = Platform()
+    await Sender(storage, "matrix", platform.deliver, gap=0.3).once()
+    (first, a, _), (second, b, _) = platform.got
+    assert {a, b} == {"42", "43"} and second - first >= 0.3 * 0.95

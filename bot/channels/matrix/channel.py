@@ -54,6 +54,9 @@ from storage.sealed import SealedBox
 log = logging.getLogger("coopbot.matrix")
 
 HTTP_TIMEOUT = ClientTimeout(total=90, connect=20)
+MATRIX_SEND_GAP = 0.2
+"""Queued messages go out at most five a second: homeservers rate-limit bots (Synapse's
+default lets a user send about 0.2 a second with bursts of 10), and replies share it."""
 
 
 async def channel_secret(settings: Settings, kv: KeyValue) -> str:
@@ -112,7 +115,8 @@ class MatrixChannel(Handlers):
             self.tasks.start(since)
             log.info("Matrix: connected (%s start)", "first" if since is None else "resumed")
             sending = (asyncio.create_task(OutboxSender(
-                self.outbox, CHANNEL, self.deliver_queued, self.render).run(stop))
+                self.outbox, CHANNEL, self.deliver_queued, self.render,
+                gap=MATRIX_SEND_GAP).run(stop))
                        if self.outbox is not None else None)
             try:
                 await sync_loop(self.client, stop, since, self.router.on_sync, self._relogin)
