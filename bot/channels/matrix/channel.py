@@ -122,7 +122,8 @@ class MatrixChannel(Handlers):
                 await sync_loop(self.client, stop, since, self.router.on_sync, self._relogin)
             finally:
                 if sending is not None:
-                    sending.cancel()
+                    if not stop.is_set():  # else it ends by itself, its send marked
+                        sending.cancel()
                     await asyncio.gather(sending, return_exceptions=True)
         finally:
             await self.tasks.shutdown()

@@ -187,7 +187,11 @@ async def serve(
             await stop.wait()
         finally:
             if sending is not None:
-                await sending
+                # Stopping: the send under way finishes and is marked (no duplicate at the
+                # next start); cancelled only if this task itself was.
+                if not stop.is_set():
+                    sending.cancel()
+                await asyncio.gather(sending, return_exceptions=True)
             await updater.stop()
             await application.stop()
     finally:
