@@ -76,7 +76,7 @@ def status(turn: Turn, args: str) -> list[Outgoing]:
     elif workshop.closes_at is not None:
         lines.append(texts("outbox.status.closes", date=french_date(texts, workshop.closes_at)))
     else:
-        lines.append(texts("outbox.status.no_closing"))
+        lines.append(texts("outbox.status.no_closing", code=code))
     counts = turn.conv.outbox.workshop_counts(workshop.id)
     lines.append(texts("outbox.status.reminders", sent=counts.reminders_sent))
     if counts.reminders_pending:
