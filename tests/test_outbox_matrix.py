@@ -3,7 +3,8 @@
 Two people who encrypt like Element (tests/e2ee_client): alice creates a workshop in
 her encrypted direct chat with the bot, bob joins in his and stops after the first
 question; alice's ``/relancer`` puts a reminder in bob's room, readable by bob's
-device only (an encrypted event his client decrypted), and nowhere else.
+device only (an encrypted event his client decrypted), and nowhere else. In a room
+without encryption (a plain client), the reminder comes in clear, as the replies do.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 import pytest
 
 from tests.e2ee_fixture import E2EEPerson
-from tests.synapse_fixture import SynapseServer
-from tests.test_matrix_e2e import BotProcess
+from tests.synapse_fixture import MatrixUser, SynapseServer
+from tests.test_matrix_e2e import BOT, BotProcess, ask, question_in
 from tests.test_matrix_e2ee import Chat, from_bot, question, wait_log
 from tests.test_workshop_helpers import CODE
 
@@ -74,3 +75,36 @@ async def test_a_reminder_reaches_the_participants_encrypted_room(
     finally:
         bot.kill()
     assert "Traceback" not in bot.log(), bot.log()[-3000:]
+
+
+async def test_a_reminder_in_a_room_without_encryption_comes_in_clear(
+    synapse: SynapseServer, tmp_path: Path
+) -> None:
+    bot = BotProcess(synapse, tmp_path)
+    try:
+        async with MatrixUser(synapse, synapse.alice) as alice:
+            room = await alice.create_room([BOT])
+            bot.start()
+            await alice.wait_for(lambda: alice.messages_from(room, BOT),
+                                 what=f"a greeting\n{bot.log()}")
+            await ask(alice, room, "/atelier Atelier des pairs, Die", bool, "ask the flow")
+            answers = await ask(alice, room, "1",
+                                lambda got: any(CODE.search(a["body"]) for a in got), "the code")
+            code = next(CODE.search(a["body"]) for a in answers if CODE.search(a["body"]))
+            # The facilitator tries the questionnaire, stops after the first question.
+            await ask(alice, room, f"/rejoindre {code.group(1)}", question_in, "question 1")
+            await ask(alice, room, f"/relancer {code.group(1)}",
+                      lambda got: any("participant(s)" in _clear(a) for a in got), "the count")
+            reminders = await alice.wait_for(lambda: [
+                e for e in alice.messages_from(room, BOT)
+                if "sans le terminer" in _clear(e["content"])], what=f"the reminder\n{bot.log()}")
+            assert len(reminders) == 1 and reminders[0]["type"] == "m.room.message"
+            assert f"/silence {code.group(1)}" in _clear(reminders[0]["content"])
+        bot.stop()
+    finally:
+        bot.kill()
+    assert "Traceback" not in bot.log(), bot.log()[-3000:]
+
+
+def _clear(content: dict[str, Any]) -> str:
+    return SPACES.sub(" ", content.get("body", ""))
