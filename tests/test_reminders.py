@@ -296,3 +296,16 @@ async def test_a_group_chat_is_never_kept_as_an_address(bots):
                               message_id="g1", private=False))
     reachable = await bot.storage.scheduled(lambda w, q: q.reachable_channel(key))
     assert reachable is None
+
+
+def test_closing_dates_are_read_in_paris_time():
+    from datetime import UTC, datetime
+
+    from bot.outbox_routes import parse_closing
+
+    assert parse_closing("12/03/2027 18:00") == datetime(2027, 3, 12, 17, 0, tzinfo=UTC)
+    assert parse_closing("12/07/2027") == datetime(2027, 7, 12, 21, 59, tzinfo=UTC)  # 23:59
+    assert parse_closing("2027-03-12") == datetime(2027, 3, 12, 22, 59, tzinfo=UTC)
+    assert parse_closing(" 1/3/2027   9h30 ") == datetime(2027, 3, 1, 8, 30, tzinfo=UTC)
+    for wrong in ("31/02/2027", "demain", "12/13/2027", "12/03/27", "25:00"):
+        assert parse_closing(wrong) is None, wrong
