@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot import privacy, region, routes, workshop_create, workshop_routes
+from bot import outbox_routes, privacy, region, routes, workshop_create, workshop_routes
 from bot.messages import Outgoing
 from bot.turn import Confirmation, Handler, Turn
 
@@ -34,6 +34,12 @@ COMMANDS: Mapping[str, Handler] = {
     "synthese": workshop_routes.synthesis,
     "synthèse": workshop_routes.synthesis,
     "cofacilitateur": workshop_routes.cofacilitator,
+    "etat": outbox_routes.status,
+    "état": outbox_routes.status,
+    "relancer": outbox_routes.remind,
+    "cloture": outbox_routes.closing_date,
+    "clôture": outbox_routes.closing_date,
+    "silence": outbox_routes.silence,
     "mesdonnees": privacy.my_data,
     "mesdonnées": privacy.my_data,
     "oublier": privacy.forget,

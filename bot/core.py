@@ -22,8 +22,10 @@ from bot.identity import new_secret, pseudonym
 from bot.locks import KeyedLocks
 from bot.menu import platform_commands
 from bot.messages import Attachment, FollowUps, Incoming, Outgoing, from_stored_form, stored_form
+from bot.reminders import settle_reminders
 from bot.turn import ChartLater, Turn
 from flows.parsing import clean_text
+from storage.clock import SYSTEM_CLOCK, Clock
 from storage.protocols import Conversation, DuplicateEvent, EventRef, Storage
 from storage.reports.charts.alt import chart_alt
 from storage.reports.charts.pool import ChartPool, Charts
@@ -41,6 +43,23 @@ conversation. They are rare and are the reply itself; the chart that follows a
 completed questionnaire, frequent, goes to the chart processes instead."""
 
 
+def remember_address(conv: Conversation, incoming: Incoming, asked: bool) -> None:
+    """Keep where to reach a person who has something pending: a workshop in progress
+    (for reminders), or what a route asked for (``Turn.keep_address``: a workshop just
+    created, for its closing notice). The housekeeping erases it once nothing is pending.
+
+    Only private chats (``Incoming.private``): a reminder goes to the person's own chat,
+    never to a group. Unchanged addresses are not written again.
+    """
+    if incoming.channel == "console" or not incoming.private:
+        return
+    active = conv.active_session()
+    pending = active is not None and active.workshop_id is not None
+    if not pending and not asked:
+        return
+    conv.outbox.remember_address(incoming.user_key, incoming.channel, incoming.chat_id)
+
+
 class Assistant:
     """Stateless between calls but for the per-person locks: any worker can serve anyone."""
 
@@ -52,12 +71,14 @@ class Assistant:
         """Draws the charts that follow replies; its processes start at the first one."""
         self._secret = secret
         self._locks = KeyedLocks()
+        storage.use_secret(secret)  # the chat addresses of the outbox are sealed with it
 
     @classmethod
     async def create(cls, settings: Settings, content: Content | None = None,
-                     charts: Charts | None = None) -> Assistant:
+                     charts: Charts | None = None,
+                     clock: Clock = SYSTEM_CLOCK) -> Assistant:
         """Connect to the database of ``settings`` (migrating it) and load the content."""
-        storage = await open_storage(settings.database_url)
+        storage = await open_storage(settings.database_url, clock)
         try:
             secret = settings.secret or await storage.setdefault_value("secret", new_secret())
         except BaseException:
@@ -98,7 +119,11 @@ class Assistant:
 
         def decide(conv: Conversation) -> tuple[list[Outgoing], Turn]:
             turn = Turn(incoming, conv, self.content)
+            before = conv.active_session()
             replies = dispatch.route(turn)
+            if not conv.forgotten:
+                remember_address(conv, incoming, turn.keep_address)
+                settle_reminders(conv, before)
             if event is not None:  # kept until the channel says they left (``delivered``)
                 conv.keep_replies(stored_form(replies))
             return replies, turn

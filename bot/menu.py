@@ -6,8 +6,8 @@ from bot.content import Content
 from flows.model import Flow
 
 FLOW_ORDER = ("facteurs", "cadrage", "relation", "charte", "statut")
-OTHER_COMMANDS = ("atelier", "rejoindre", "synthese", "export", "region", "mesdonnees", "oublier",
-                  "aide")
+OTHER_COMMANDS = ("atelier", "rejoindre", "synthese", "etat", "relancer", "cloture",
+                  "export", "region", "mesdonnees", "silence", "oublier", "aide")
 
 
 def menu_flows(content: Content) -> list[Flow]:

@@ -39,6 +39,9 @@ class Incoming:
     bot_address: str | None = None
     """How people reach this bot on this channel (Telegram username, Matrix user id),
     for invitation links; None on the console."""
+    private: bool = True
+    """The person's own chat with the bot (not a group): only such a chat is kept to
+    write to them first (a reminder must never reach a group)."""
 
 
 @dataclass(frozen=True, slots=True)

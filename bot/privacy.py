@@ -18,11 +18,19 @@ CONFIRM_FORGET = "forget"
 
 def my_data(turn: Turn, _args: str) -> list[Outgoing]:
     retention = retention_text(turn.texts, turn.content.retention_days)
+    data = turn.conv.personal_data()
+    outbox = data.get("outbox") or {}
+    channels = ", ".join(outbox.get("chat_addresses_kept") or ()) or turn.texts(
+        "privacy.mydata.outbox_none")
     document = {
         "about": turn.texts("privacy.mydata.about", retention=retention),
         "retention_days": turn.content.retention_days,
         "exported_at": turn.conv.now.isoformat(timespec="seconds"),
-        **turn.conv.personal_data(),
+        # What is pending, said in words: the queued messages and why an address is kept.
+        "pending": turn.texts("privacy.mydata.outbox",
+                              count=len(outbox.get("messages_queued") or ()),
+                              channels=channels),
+        **data,
     }
     content = json.dumps(document, ensure_ascii=False, indent=2, default=str).encode("utf-8")
     stamp = turn.conv.now.strftime("%Y%m%d-%H%M")

@@ -1,7 +1,10 @@
 """``coopbot run``: serve every channel configured in the environment, in one process.
 
 Channels are imported only when configured, so a Matrix-only deployment never
-imports python-telegram-bot and the reverse.
+imports python-telegram-bot and the reverse. Each channel also sends the messages
+Coopbot decided to send first (the outbox, :mod:`bot.sender`), and one loop does the
+housekeeping (:mod:`bot.housekeeping`: reminders, closings, the daily purge; one
+worker at a time when several share the database).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import signal
 
 from bot.config import Settings
 from bot.core import Assistant
+from bot.housekeeping import Housekeeping
+from bot.sender import Render
 
 log = logging.getLogger(__name__)
 
@@ -21,18 +26,26 @@ class NothingToServe(Exception):
     pass
 
 
-async def serve_channels(settings: Settings) -> None:
+async def serve_channels(settings: Settings, render: Render | None = None) -> None:
+    """Serve until SIGINT or SIGTERM. ``render`` draws the pictures queued messages
+    name (``QueuedMessage.render``, such as a chart following a summary), just before
+    they are sent; without it such messages go without their picture."""
     servers = []
     if settings.telegram_enabled:
         from bot.channels import telegram
 
-        servers.append(("telegram", telegram.serve))
+        def serve_telegram(assistant: Assistant, settings: Settings, stop: asyncio.Event):  # type: ignore[no-untyped-def]
+            return telegram.serve(assistant, settings, stop, outbox=assistant.storage,
+                                  render=render)
+
+        servers.append(("telegram", serve_telegram))
     if settings.matrix_enabled:
         from bot.channels import matrix
 
         def serve_matrix(assistant: Assistant, settings: Settings, stop: asyncio.Event):  # type: ignore[no-untyped-def]
             # The channel's own state goes through a key-value store handed to it.
-            return matrix.serve(assistant, settings, stop, kv=assistant.storage)
+            return matrix.serve(assistant, settings, stop, kv=assistant.storage,
+                                outbox=assistant.storage, render=render)
 
         servers.append(("matrix", serve_matrix))
     if not servers:
@@ -52,6 +65,9 @@ async def serve_channels(settings: Settings) -> None:
     try:
         tasks = [asyncio.create_task(serve(assistant, settings, stop), name=name)
                  for name, serve in servers]
+        chores = Housekeeping(assistant.storage, assistant.content.texts,
+                              assistant.content.retention_days)
+        tasks.append(asyncio.create_task(chores.run(stop), name="housekeeping"))
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
             if task.exception() is not None:

@@ -7,6 +7,8 @@
   seam's double — every route, flow and command, no database.
 - :class:`ConsoleUser`: a person typing in the console and reading plain text,
   replies at once and follow-ups (a chart) when they arrive.
+- :class:`TestClock`: the clock seam (:mod:`storage.clock`) moved by hand, so that a
+  reminder due in a day is tested in a millisecond.
 """
 
 from __future__ import annotations
@@ -15,13 +17,35 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from bot.content import Content, load_content
 from bot.core import Assistant
 from bot.identity import pseudonym
 from bot.markup import to_plain
 from bot.messages import FollowUps, Incoming, Outgoing
+from storage.clock import SYSTEM_CLOCK, Clock
 from storage.memory.store import MemoryStorage
+
+
+class TestClock:
+    """A clock that stands still until told: ``advance(hours=25)`` or ``set(moment)``."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta | None = None, **parts: float) -> datetime:
+        self._now += delta if delta is not None else timedelta(**parts)
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        self._now = moment
+
 
 Reply = Callable[[Incoming], list[Outgoing] | Awaitable[list[Outgoing]]]
 
@@ -35,8 +59,9 @@ def shared_content() -> Content:
     return _CONTENT[0]
 
 
-def memory_assistant(content: Content | None = None, secret: str = "test-secret") -> Assistant:
-    return Assistant(MemoryStorage(), content or shared_content(), secret)
+def memory_assistant(content: Content | None = None, secret: str = "test-secret",
+                     clock: Clock = SYSTEM_CLOCK) -> Assistant:
+    return Assistant(MemoryStorage(clock), content or shared_content(), secret)
 
 
 @dataclass

@@ -46,6 +46,8 @@ class Turn:
     content: Content
     after_commit: list[Later] = field(default_factory=list)
     follow_ups: list[ChartLater] = field(default_factory=list)
+    keep_address: bool = False
+    """Set by a route that will need to reach the person later (see ``bot.core``)."""
 
     @property
     def texts(self) -> Texts:

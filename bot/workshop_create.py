@@ -92,6 +92,7 @@ def flow_chosen(turn: Turn, args: str) -> list[Outgoing]:
     turn.conv.set_state(workshop_draft=None)
     workshop = turn.conv.workshops.create(draft["title"], flow_id, turn.user_key)
     code = display_code(workshop.code)
+    turn.keep_address = True  # for the closing notice, and replies about the workshop
     link = invite_link(turn.incoming.channel, turn.incoming.bot_address, code)
     if link is not None:
         texts, title = turn.texts, draft["title"]

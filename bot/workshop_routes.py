@@ -189,3 +189,8 @@ def _redeem(turn: Turn, token: str) -> list[Outgoing]:
         return [turn.say("workshop.cofac.already", title=workshop.title, code=code)]
     store.drop_invitation(token)
     return [turn.say("workshop.cofac.accepted", title=workshop.title, code=code)]
+
+
+brake_reply = _braked
+"""The wrong-code brake's answer, for the other workshop commands (``/etat``, ``/relancer``,
+``/cloture``, :mod:`bot.outbox_routes`); kept as an alias so this module stays as it was."""

@@ -181,6 +181,54 @@ class WrongCodeAttempt(Base):
     attempted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class OutboxMessage(Base):
+    """A message Coopbot sends first (a reminder, a closing notice, a chart to follow).
+
+    Queued in the transaction that decides it, sent by ``coopbot run``; see
+    :mod:`storage.delivery` for the states and the delivery guarantee.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_due", "state", "channel", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    user_key: Mapped[str] = mapped_column(String(128), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime] = mapped_column()
+    message: Mapped[list[Any]] = mapped_column()
+    """The bubbles in the stored form of ``bot.messages.stored_form``."""
+    render: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    """A picture to draw just before sending (``{"chart": flow, "session": id}``)."""
+    kind: Mapped[str] = mapped_column(String(32))
+    workshop_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
+    """The workshop it is about (no foreign key: the counts outlive nothing, and a
+    deleted workshop's rows are deleted with it by storage)."""
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    claimed_by: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChatAddress(Base):
+    """Where to reach a person on a channel, sealed (AES-GCM, key from ``COOPBOT_SECRET``).
+
+    Kept only while the person has something pending; erased by the housekeeping when
+    nothing is, and by ``/oublier``.
+    """
+
+    __tablename__ = "chat_addresses"
+
+    user_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sealed: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    unreachable_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When the platform said the person cannot be reached (blocked the bot)."""
+
+
 users = cast(Table, User.__table__)
 workshops = cast(Table, Workshop.__table__)
 workshop_facilitators = cast(Table, WorkshopFacilitator.__table__)
@@ -190,3 +238,5 @@ processed_events = cast(Table, ProcessedEvent.__table__)
 key_values = cast(Table, KeyValue.__table__)
 kb_gaps = cast(Table, KbGap.__table__)
 wrong_code_attempts = cast(Table, WrongCodeAttempt.__table__)
+outbox = cast(Table, OutboxMessage.__table__)
+chat_addresses = cast(Table, ChatAddress.__table__)

@@ -16,10 +16,15 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from flows.engine import FlowState
+from storage.clock import Clock
 from storage.records import (
+    ClaimedMessage,
+    DeliveryCounts,
     GapCount,
+    Participant,
     Participation,
     PurgeCounts,
+    QueuedMessage,
     SessionRecord,
     WorkshopRecord,
 )
@@ -54,6 +59,9 @@ class DuplicateEvent(Exception):
 class WorkshopStore(Protocol):
     """Workshops, inside the transaction of the message (or CLI command) using them."""
 
+    now: datetime
+    """The moment of the transaction (from the storage's clock)."""
+
     def create(self, title: str, flow_id: str, facilitator_key: str,
                closes_at: datetime | None = None) -> WorkshopRecord: ...
     def find(self, typed_code: str) -> WorkshopRecord | None: ...
@@ -63,6 +71,9 @@ class WorkshopStore(Protocol):
         ...
     def add_cofacilitator(self, workshop: WorkshopRecord, user_key: str) -> bool: ...
     def close(self, workshop: WorkshopRecord) -> None: ...
+    def set_closing(self, workshop: WorkshopRecord, closes_at: datetime) -> WorkshopRecord:
+        """Give an open workshop its closing date (replacing any earlier one)."""
+        ...
     def participations(self, workshop_id: int) -> list[Participation]: ...
     def has_joined(self, workshop_id: int, user_key: str) -> str | None: ...
     def facilitated_by(self, user_key: str) -> list[WorkshopRecord]: ...
@@ -73,6 +84,40 @@ class WorkshopStore(Protocol):
         """The workshop of a valid, unexpired invitation."""
         ...
     def drop_invitation(self, token: str) -> None: ...
+    def participants(self, workshop_id: int) -> list[Participant]:
+        """Each participant's key and latest status (cancelled left out), with whether
+        they stopped reminders (state ``reminders_off``): for queuing, never for showing."""
+        ...
+    def cofacilitators(self, workshop_id: int) -> list[str]: ...
+    def closing_by(self, moment: datetime) -> list[WorkshopRecord]:
+        """Open workshops with a closing date at or before ``moment``, oldest first."""
+        ...
+
+
+REMINDERS_OFF = "reminders_off"
+"""Conversation-state key: workshop ids (or ``"*"`` for all) the person wants no reminder of."""
+
+
+class MessageQueue(Protocol):
+    """Messages Coopbot sends first, queued in the transaction that decides them."""
+
+    def queue(self, message: QueuedMessage) -> bool:
+        """Queue it; False (and nothing changed) if its idempotency key was queued before."""
+        ...
+    def remember_address(self, user_key: str, channel: str, chat_id: str) -> None:
+        """Keep (sealed) where to reach this person on this channel; reachable again."""
+        ...
+    def reachable_channel(self, user_key: str) -> str | None:
+        """A channel with a kept address the platform has not refused, newest first."""
+        ...
+    def cancel(self, user_key: str, kind: str, workshop_id: int | None = None) -> int:
+        """Drop this person's pending messages of ``kind`` (for one workshop, or all)."""
+        ...
+    def workshop_counts(self, workshop_id: int) -> DeliveryCounts: ...
+    def reminded_since(self, user_key: str, workshop_id: int, since: datetime) -> bool:
+        """Whether a reminder of this workshop was queued for this person since then."""
+        ...
+
 
 
 class Conversation(Protocol):
@@ -82,6 +127,9 @@ class Conversation(Protocol):
     now: datetime
     """The moment of this message: everything it writes carries it."""
     workshops: WorkshopStore
+    outbox: MessageQueue
+    forgotten: bool
+    """True once :meth:`forget` ran in this transaction."""
 
     @property
     def state(self) -> Mapping[str, Any]: ...
@@ -140,7 +188,11 @@ class ConversationStore(Protocol):
 
 
 class Outbox(Protocol):
-    """Replies on their way to a platform."""
+    """Replies on their way to a platform, and the messages Coopbot sends first.
+
+    The sender side of :class:`MessageQueue` (see :mod:`storage.delivery`)."""
+
+    clock: Clock
 
     worker: int
     """This process's number (see :mod:`storage.liveness`)."""
@@ -150,6 +202,26 @@ class Outbox(Protocol):
         ...
 
     async def worker_alive(self, worker: int | None) -> bool: ...
+
+    def use_secret(self, secret: str) -> None:
+        """The operator's secret, from which the chat addresses' key is derived."""
+        ...
+    async def claim_due(self, channel: str, limit: int = 20) -> list[ClaimedMessage]:
+        """Due messages for ``channel`` claimed by this worker (dead workers' claims too)."""
+        ...
+    async def mark_sent(self, message_id: int) -> None: ...
+    async def mark_failed(self, message_id: int) -> None:
+        """A passing failure: retried later with backoff, given up after some attempts."""
+        ...
+    async def mark_unreachable(self, message_id: int) -> None:
+        """The person blocked the bot: no retry, and their address is marked unreachable."""
+        ...
+    async def scheduled(self, job: Callable[[WorkshopStore, MessageQueue], T]) -> T:
+        """Workshops and the queue outside a conversation (housekeeping), in one transaction."""
+        ...
+    async def lease(self, name: str, seconds: float) -> bool:
+        """Hold (or renew) the lease ``name`` for ``seconds``; False if another worker does."""
+        ...
 
 
 class KeyValueStore(Protocol):
@@ -170,6 +242,9 @@ class Maintenance(Protocol):
                             flow_id: str | None = None) -> Sequence[SessionRecord]: ...
     async def kb_gaps(self, limit: int = 50) -> list[GapCount]: ...
     async def purge(self, days: int) -> PurgeCounts: ...
+    async def erase_idle_addresses(self) -> int:
+        """Erase the chat addresses of people with nothing pending; how many were erased."""
+        ...
 
 
 class Storage(ConversationStore, Outbox, KeyValueStore, Maintenance, Protocol):

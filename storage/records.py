@@ -159,3 +159,56 @@ class PurgeCounts:
     kb_gaps: int = 0
     processed_events: int = 0
     invitations: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedMessage:
+    """A message Coopbot sends first: decided in a transaction, sent by ``coopbot run``.
+
+    ``message`` is the stored form of the bubbles (:func:`bot.messages.stored_form`);
+    ``render`` names a picture drawn just before sending (``{"chart": …}``), if any.
+    """
+
+    idempotency_key: str
+    user_key: str
+    channel: str
+    due_at: datetime
+    message: list[dict[str, Any]]
+    kind: str
+    """``reminder``, ``closing``, ``chart``… (free text)."""
+    workshop_id: int | None = None
+    render: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    """A due message claimed by this worker, with the person's chat address decrypted."""
+
+    id: int
+    user_key: str
+    channel: str
+    chat_id: str
+    message: list[dict[str, Any]]
+    kind: str
+    attempts: int
+    workshop_id: int | None = None
+    render: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryCounts:
+    """What the outbox did for one workshop: counts only (``/etat``)."""
+
+    reminders_sent: int = 0
+    reminders_pending: int = 0
+    unreachable: int = 0
+    """Participants who blocked the bot, or whose reminder could not be delivered."""
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """A participant of a workshop as the outbox needs them: their key and progress."""
+
+    user_key: str
+    status: str
+    reminders_off: bool = False

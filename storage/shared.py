@@ -79,4 +79,5 @@ def empty_personal_data() -> dict[str, Any]:
     """The sections of a ``/mesdonnees`` report, empty: a person unknown here gets them."""
     return {"user": None, "sessions": [], "workshops_facilitated": [],
             "workshops_cofacilitated": [], "wrong_code_attempts": [],
-            "replies_not_yet_sent": []}
+            "replies_not_yet_sent": [],
+            "outbox": {"messages_queued": [], "chat_addresses_kept": []}}

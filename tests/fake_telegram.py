@@ -88,6 +88,8 @@ class FakeTelegram:
         self._flood: tuple[int, float] | None = None
         self._recent: deque[float] = deque()
         self.rejected_429 = 0
+        self.blocked: set[int] = set()
+        """Chats whose person blocked the bot: every send to them gets 403."""
         self.injected: dict[int, dict[str, Any]] = {}
         self._sent: dict[int, list[Call]] = {}
         self._closing = False
@@ -328,6 +330,9 @@ class FakeTelegram:
             return await self._record(
                 call, _error(failure.status, failure.description, failure.retry_after)
             )
+        if method.startswith("send") and call.chat_id in self.blocked:
+            call.status = 403
+            return await self._record(call, _error(403, "Forbidden: bot was blocked by the user"))
         if self._flood is not None and method.startswith("send") and self._flooded():
             self.rejected_429 += 1
             call.status = 429

@@ -18,12 +18,12 @@ import aiohttp
 import pytest
 
 from bot.channels.matrix import BATCH_KEY, SESSION_KEY, serve
-from bot.channels.matrix.sealed import SealedBox
 from bot.channels.matrix_render import REPLY_KEY
 from bot.config import Settings
 from bot.messages import Choice, Incoming, Outgoing
 from bot.testing import FunctionAssistant
 from storage.memory.store import MemoryStorage
+from storage.sealed import SealedBox
 from tests.synapse_fixture import MatrixUser, SynapseServer
 
 pytestmark = pytest.mark.synapse
@@ -148,9 +148,9 @@ async def test_pending_invite_is_accepted_history_ignored_and_each_message_answe
 
         assert greeting[0]["content"]["msgtype"] == "m.notice"
         assert answer["content"]["msgtype"] == "m.notice"
-        assert answer["content"]["body"] == "reçu : bonjour\n\n1. Oui\n2. Non"
+        assert answer["content"]["body"] == "reçu\u00a0: bonjour\n\n1. Oui\n2. Non"  # typeset
         assert answer["content"]["formatted_body"] == (
-            "<b>reçu</b> : bonjour<ol><li>Oui</li><li>Non</li></ol>"
+            "<b>reçu</b>\u00a0: bonjour<ol><li>Oui</li><li>Non</li></ol>"
         )
         assert before not in [incoming.message_id for incoming in assistant.seen]
         assert assistant.texts_for(room) == ["/start", "bonjour"]

@@ -11,9 +11,9 @@ import pytest
 from bot.channels.matrix.base import MatrixLoginError
 from bot.channels.matrix.crypto import library_url
 from bot.channels.matrix.polls import POLL_RESPONSE, POLL_START, TEXT, poll_end, poll_start, vote
-from bot.channels.matrix.sealed import SealedBox, derive, pickle_key
 from bot.channels.matrix_render import encrypted_media_content
 from bot.messages import Attachment, Choice, Outgoing
+from storage.sealed import SealedBox, derive, pickle_key
 
 QUESTION = Outgoing(text="**Question** (1/3)", choices=(Choice("Oui", "o:f:1:0:1"),
                                                          Choice("Non", "o:f:1:0:2")))

@@ -95,3 +95,20 @@ async def test_the_territory_column_comes_and_goes_without_touching_people(
     assert await asyncio.to_thread(run, "SELECT key FROM users") == [("k",)]
     await asyncio.to_thread(_alembic, sqlite_url, "head")
     assert await asyncio.to_thread(run, "SELECT key, territory FROM users") == [("k", None)]
+
+
+async def test_the_outbox_migration_goes_down_and_up_again(sqlite_url: str) -> None:
+    import sqlite3
+
+    await asyncio.to_thread(_alembic, sqlite_url, "head")
+    path = sqlite_url.removeprefix("sqlite:///")
+
+    def tables() -> set[str]:
+        with sqlite3.connect(path) as db:
+            return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+    assert {"outbox", "chat_addresses"} <= tables()
+    await asyncio.to_thread(_downgrade, sqlite_url, "0003")
+    assert not {"outbox", "chat_addresses"} & tables()
+    await asyncio.to_thread(_alembic, sqlite_url, "head")
+    assert {"outbox", "chat_addresses"} <= tables()

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
 
+from bot.testing import TestClock
 from flows.engine import FlowState
 from storage.database import DatabaseUrlError, PostgresDatabase, SqliteDatabase, open_database
+from storage.delivery import MAX_ATTEMPTS, retry_delay
 from storage.memory.store import MemoryStorage
 from storage.protocols import Conversation, DuplicateEvent, EventRef
+from storage.records import ClaimedMessage, QueuedMessage
 from storage.sql.store import open_storage
 
 
@@ -231,3 +238,220 @@ async def test_the_territory_is_kept_changed_reported_removed_and_forgotten(stor
     await store.conversation("u", lambda conv: conv.forget())
     assert not await store.user_exists("u")
     assert await store.conversation("u", lambda conv: conv.territory) is None
+
+
+# --- the outbox: messages Coopbot sends first -------------------------------------------
+
+
+class Outboxes:
+    """One backend with a controlled clock, and a second worker on the same data."""
+
+    def __init__(self, kind: str, url: str | None, clock: TestClock) -> None:
+        self.kind, self.url, self.clock = kind, url, clock
+        self.store: Any = None
+        self.opened: list[Any] = []
+
+    async def open(self) -> Any:
+        if self.kind == "memory":
+            store: Any = MemoryStorage(self.clock)
+        else:
+            store = await open_storage(self.url or "", self.clock)
+            self.opened.append(store)
+        store.use_secret("test-secret")
+        return store
+
+    async def claim_as_dead_worker(self, channel: str) -> list[ClaimedMessage]:
+        """Claim with another worker, which then dies holding its claims."""
+        if self.kind == "memory":
+            mine = self.store.worker
+            self.store.worker = mine + 1
+            claimed = await self.store.claim_due(channel)
+            self.store.dead_workers.add(mine + 1)
+            self.store.worker = mine
+            return claimed
+        other = await self.open()
+        claimed = await other.claim_due(channel)
+        self.opened.remove(other)
+        await other.close()  # its liveness lock goes with it
+        return claimed
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+async def outboxes(request, tmp_path):
+    url = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'coopbot.db'}"
+    elif request.param == "postgresql":
+        url = request.getfixturevalue("database_url_postgresql")
+    harness = Outboxes(request.param, url, TestClock())
+    harness.store = await harness.open()
+    try:
+        yield harness
+    finally:
+        for store in harness.opened:
+            await store.close()
+
+
+def _reminder(key: str, user: str = "p", due: datetime | None = None,
+              workshop: int | None = 7) -> QueuedMessage:
+    return QueuedMessage(key, user, "telegram", due or datetime(2026, 12, 2, 9, tzinfo=UTC),
+                         [{"text": "Rappel", "choices": [], "actions": []}], "reminder",
+                         workshop)
+
+
+def _join(conv: Conversation, chat: str = "4242") -> None:
+    conv.outbox.remember_address(conv.user_key, "telegram", chat)
+
+
+async def test_a_queued_message_is_queued_once_and_claimed_with_its_address(outboxes):
+    store = outboxes.store
+    await store.conversation("p", _join)
+    first = await store.conversation("f", lambda conv: conv.outbox.queue(_reminder("r1")))
+    again = await store.conversation("f", lambda conv: conv.outbox.queue(_reminder("r1")))
+    assert (first, again) == (True, False)
+    [claimed] = await store.claim_due("telegram")
+    assert (claimed.user_key, claimed.chat_id, claimed.kind) == ("p", "4242", "reminder")
+    assert claimed.message[0]["text"] == "Rappel" and claimed.attempts == 1
+    assert await store.claim_due("telegram") == []  # claimed: nobody else takes it
+    assert await store.claim_due("matrix") == []
+    await store.mark_sent(claimed.id)
+    assert await store.claim_due("telegram") == []
+    counts = await store.scheduled(lambda w, q: q.workshop_counts(7))
+    assert (counts.reminders_sent, counts.reminders_pending, counts.unreachable) == (1, 0, 0)
+
+
+async def test_a_message_waits_for_its_due_time(outboxes):
+    store, clock = outboxes.store, outboxes.clock
+    await store.conversation("p", _join)
+    later = clock.now() + timedelta(hours=2)
+    await store.conversation("f", lambda conv: conv.outbox.queue(_reminder("r", due=later)))
+    assert await store.claim_due("telegram") == []
+    clock.advance(hours=2)
+    assert len(await store.claim_due("telegram")) == 1
+
+
+async def test_chat_addresses_are_sealed_at_rest(outboxes):
+    store = outboxes.store
+    await store.conversation("p", lambda conv: _join(conv, "987654321"))
+    if outboxes.kind == "memory":
+        stored = [a.sealed for a in store.tables.addresses.values()]
+    else:
+        stored = await store.database.run(lambda c: [r[0] for r in c.execute(
+            text("SELECT sealed FROM chat_addresses"))])
+    assert len(stored) == 1 and "987654321" not in stored[0]
+    assert await store.conversation("x", lambda c: c.outbox.reachable_channel("p")) == "telegram"
+
+
+async def test_a_failed_send_is_retried_later_then_given_up(outboxes):
+    store, clock = outboxes.store, outboxes.clock
+    await store.conversation("p", _join)
+    await store.conversation("f", lambda conv: conv.outbox.queue(_reminder("r")))
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        [claimed] = await store.claim_due("telegram")
+        assert claimed.attempts == attempt
+        await store.mark_failed(claimed.id)
+        assert await store.claim_due("telegram") == []  # not before its backoff
+        clock.advance(retry_delay(attempt))
+    assert await store.claim_due("telegram") == []  # given up
+
+
+async def test_a_person_who_blocked_the_bot_is_unreachable_without_retries(outboxes):
+    store, clock = outboxes.store, outboxes.clock
+    await store.conversation("p", _join)
+    await store.conversation("f", lambda conv: conv.outbox.queue(_reminder("r1")))
+    later = clock.now() + timedelta(hours=1)
+    await store.conversation("f", lambda conv: conv.outbox.queue(_reminder("r2", due=later)))
+    [claimed] = await store.claim_due("telegram")
+    await store.mark_unreachable(claimed.id)
+    clock.advance(hours=2)
+    assert await store.claim_due("telegram") == []  # nor the later one
+    counts = await store.scheduled(lambda w, q: q.workshop_counts(7))
+    assert counts.unreachable == 1 and counts.reminders_sent == 0
+    assert await store.conversation("x", lambda c: c.outbox.reachable_channel("p")) is None
+    await store.conversation("p", _join)  # the person writes again: reachable again
+    assert await store.conversation("x", lambda c: c.outbox.reachable_channel("p")) == "telegram"
+
+
+async def test_a_dead_workers_claim_is_taken_over(outboxes):
+    store = outboxes.store
+    await store.conversation("p", _join)
+    await store.conversation("f", lambda conv: conv.outbox.queue(_reminder("r")))
+    [lost] = await outboxes.claim_as_dead_worker("telegram")
+    [taken] = await store.claim_due("telegram")
+    assert taken.id == lost.id and taken.chat_id == "4242"
+
+
+async def test_cancelled_messages_are_not_sent(outboxes):
+    store = outboxes.store
+    await store.conversation("p", _join)
+    await store.conversation("f", lambda conv: conv.outbox.queue(_reminder("r")))
+    assert await store.conversation("p", lambda c: c.outbox.cancel("p", "reminder", 7)) == 1
+    assert await store.claim_due("telegram") == []
+
+
+async def test_forgetting_erases_queued_messages_and_addresses(outboxes):
+    store = outboxes.store
+    await store.conversation("p", _join)
+    await store.conversation("f", lambda conv: conv.outbox.queue(_reminder("r")))
+    data = await store.conversation("p", lambda conv: conv.personal_data())
+    assert data["outbox"]["chat_addresses_kept"] == ["telegram"]
+    assert [m["kind"] for m in data["outbox"]["messages_queued"]] == ["reminder"]
+    await store.conversation("p", lambda conv: conv.forget())
+    data = await store.conversation("p", lambda conv: conv.personal_data())
+    assert data["outbox"] == {"messages_queued": [], "chat_addresses_kept": []}
+    if outboxes.kind != "memory":
+        left = await store.database.run(lambda c: [c.execute(text(
+            f"SELECT count(*) FROM {t} WHERE user_key = 'p'")).scalar()
+            for t in ("outbox", "chat_addresses")])
+        assert left == [0, 0]
+
+
+async def test_addresses_of_people_with_nothing_pending_are_erased(outboxes):
+    store = outboxes.store
+    await store.conversation("p", _join)
+    await store.conversation("q", lambda conv: _join(conv, "5"))
+    await store.conversation("f", lambda conv: conv.outbox.queue(_reminder("r", user="q")))
+    assert await store.erase_idle_addresses() == 1  # p: nothing pending; q: a message
+    [claimed] = await store.claim_due("telegram")
+    assert claimed.user_key == "q"
+    await store.mark_sent(claimed.id)
+    assert await store.erase_idle_addresses() == 1
+
+
+async def test_a_lease_is_held_by_one_worker_at_a_time(outboxes):
+    if outboxes.kind == "memory":
+        pytest.skip("one process: the lease has no second holder")
+    first, clock = outboxes.store, outboxes.clock
+    second = await outboxes.open()
+    assert await first.lease("housekeeping", 60)
+    assert not await second.lease("housekeeping", 60)
+    assert await first.lease("housekeeping", 60)  # renewed
+    clock.advance(seconds=61)
+    assert await second.lease("housekeeping", 60)
+    assert not await first.lease("housekeeping", 60)
+
+
+async def test_a_reminder_queued_recently_is_known(outboxes):
+    store, clock = outboxes.store, outboxes.clock
+    await store.conversation("f", lambda conv: conv.outbox.queue(_reminder("r")))
+    since = clock.now() - timedelta(hours=24)
+    ask = lambda user, w: store.scheduled(  # noqa: E731
+        lambda _w, q: q.reminded_since(user, w, since))
+    assert await ask("p", 7) and not await ask("p", 8) and not await ask("q", 7)
+    clock.advance(hours=25)
+    since = clock.now() - timedelta(hours=24)
+    assert not await ask("p", 7)
+
+
+async def test_a_closing_date_is_set_and_found_when_due(outboxes):
+    store, clock = outboxes.store, outboxes.clock
+    workshop = await store.workshops(lambda w: w.create("Atelier", "preatelier", "f"))
+    closes = clock.now() + timedelta(days=2)
+    changed = await store.workshops(lambda w: w.set_closing(w.get(workshop.id), closes))
+    assert changed.closes_at == closes
+    assert await store.workshops(lambda w: w.closing_by(clock.now())) == []
+    [due] = await store.workshops(lambda w: w.closing_by(clock.now() + timedelta(days=2)))
+    assert due.id == workshop.id and due.closes_at == closes
+    paris = closes.astimezone(ZoneInfo("Europe/Paris"))  # another zone: the same moment
+    await store.workshops(lambda w: w.set_closing(w.get(workshop.id), paris))
+    assert (await store.workshops(lambda w: w.get(workshop.id))).closes_at == closes

@@ -9,24 +9,26 @@ from typing import Any
 
 from flows.engine import FlowState
 from storage.memory.data import EventRow, GapRow, Tables, UserRow
+from storage.memory.outbox import MemoryQueue
 from storage.memory.privacy import forget_user, personal_data
 from storage.memory.workshops import MemoryWorkshops
 from storage.protocols import DuplicateEvent, EventRef
 from storage.records import Answers, SessionRecord
+from storage.sealed import SealedBox
 from storage.shared import OpenSessions
 
 
 def load(tables: Tables, user_key: str, now: datetime, worker: int,
-         event: EventRef | None) -> MemoryConversation:
+         event: EventRef | None, box: SealedBox | None = None) -> MemoryConversation:
     user = tables.users.get(user_key)
     if user is None:
         user = tables.users[user_key] = UserRow(tables.next_id(), user_key, now, now)
-    return MemoryConversation(tables, user, now, worker, event)
+    return MemoryConversation(tables, user, now, worker, event, box)
 
 
 class MemoryConversation(OpenSessions):
     def __init__(self, tables: Tables, user: UserRow, now: datetime, worker: int,
-                 event: EventRef | None) -> None:
+                 event: EventRef | None, box: SealedBox | None = None) -> None:
         self._t = tables
         self._user = user
         self.user_key = user.key
@@ -36,6 +38,7 @@ class MemoryConversation(OpenSessions):
         self._replies: list[dict[str, Any]] | None = None
         self.forgotten = False
         self.workshops = MemoryWorkshops(tables, now)
+        self.outbox = MemoryQueue(tables, now, box)
         user.last_seen_at = now
 
     @property

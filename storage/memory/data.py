@@ -53,6 +53,10 @@ class Tables:
     kb_gaps: list[GapRow] = field(default_factory=list)
     events: dict[tuple[str, str], EventRow] = field(default_factory=dict)
     key_values: dict[str, str] = field(default_factory=dict)
+    outbox: dict[int, Any] = field(default_factory=dict)
+    """Row id → ``storage.memory.outbox.OutboxRow`` (frozen)."""
+    addresses: dict[tuple[str, str], Any] = field(default_factory=dict)
+    """(user key, channel) → ``storage.memory.outbox.AddressRow`` (frozen)."""
     last_id: int = 0
 
     def next_id(self) -> int:
@@ -66,7 +70,8 @@ class Tables:
             sessions=dict(self.sessions), workshops=dict(self.workshops),
             cofacilitators=set(self.cofacilitators), invitations=dict(self.invitations),
             wrong_codes=list(self.wrong_codes), kb_gaps=list(self.kb_gaps),
-            events=dict(self.events), key_values=dict(self.key_values), last_id=self.last_id,
+            events=dict(self.events), key_values=dict(self.key_values),
+            outbox=dict(self.outbox), addresses=dict(self.addresses), last_id=self.last_id,
         )
 
     def user_sessions(self, user_id: int) -> list[SessionRecord]:

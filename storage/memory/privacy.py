@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from storage.memory import outbox
 from storage.memory.data import Tables
 from storage.records import PurgeCounts
 from storage.retention import UNSENT_REPLIES_KEPT
@@ -53,6 +54,7 @@ def personal_data(t: Tables, user_key: str) -> dict[str, Any]:
         for e in sorted(t.events.values(), key=lambda e: e.processed_at)
         if e.owner == user_key and e.replies
     ]
+    data["outbox"] = outbox.personal(t, user_key)
     return data
 
 
@@ -69,6 +71,7 @@ def forget_user(t: Tables, user_key: str) -> None:
     for key, e in list(t.events.items()):
         if e.owner == user_key:
             t.events[key] = replace(e, replies=None, owner=None)
+    outbox.forget(t, user_key)
     user = t.users.pop(user_key, None)
     if user is not None:
         t.sessions = {i: s for i, s in t.sessions.items() if s.user_id != user.id}
@@ -80,6 +83,7 @@ def delete_workshop(t: Tables, workshop_id: int) -> None:
             t.sessions[i] = replace(s, workshop_id=None)
     t.cofacilitators = {(i, k) for i, k in t.cofacilitators if i != workshop_id}
     t.invitations = {tok: v for tok, v in t.invitations.items() if v[0] != workshop_id}
+    outbox.delete_workshop(t, workshop_id)
     t.workshops.pop(workshop_id, None)
 
 
@@ -99,6 +103,7 @@ def purge(t: Tables, days: int, now: datetime) -> PurgeCounts:
     for key, e in list(t.events.items()):
         if e.replies is not None and e.processed_at < now - UNSENT_REPLIES_KEPT:
             t.events[key] = replace(e, replies=None, owner=None)
+    outbox.purge(t, now)
     return PurgeCounts(
         users=len(stale), workshops=len(old), wrong_code_attempts=before[0] - len(t.wrong_codes),
         kb_gaps=before[1] - len(t.kb_gaps), invitations=before[2] - len(t.invitations),

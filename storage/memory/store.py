@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import TypeVar
 
+from storage.clock import SYSTEM_CLOCK, Clock
+from storage.delivery import CLAIM_BATCH
 from storage.liveness import new_worker_id
 from storage.memory import conversation as conversations
+from storage.memory import outbox
 from storage.memory.data import Tables
 from storage.memory.privacy import purge
 from storage.memory.workshops import MemoryWorkshops
-from storage.models import utcnow
-from storage.protocols import Conversation, EventRef, WorkshopStore
-from storage.records import GapCount, PurgeCounts, SessionRecord
+from storage.protocols import Conversation, EventRef, MessageQueue, WorkshopStore
+from storage.records import ClaimedMessage, GapCount, PurgeCounts, SessionRecord
+from storage.sealed import SealedBox
 from storage.shared import decide_and_save
 
 T = TypeVar("T")
@@ -22,9 +26,11 @@ T = TypeVar("T")
 class MemoryStorage:
     """The storage seam's shipped double: the SQL behaviour, without a database."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = SYSTEM_CLOCK, worker: int | None = None) -> None:
         self.tables = Tables()
-        self.worker = new_worker_id()
+        self.clock = clock
+        self.worker = worker if worker is not None else new_worker_id()
+        self._box: SealedBox | None = None
         self.dead_workers: set[int] = set()
         """Workers a test declares stopped (see :meth:`worker_alive`)."""
 
@@ -37,10 +43,53 @@ class MemoryStorage:
     async def conversation(self, user_key: str, job: Callable[[Conversation], T],
                            event: EventRef | None = None) -> T:
         return self._transaction(lambda tables: decide_and_save(
-            conversations.load(tables, user_key, utcnow(), self.worker, event), job))
+            conversations.load(tables, user_key, self.clock.now(), self.worker, event,
+                               self._box), job))
 
     async def workshops(self, job: Callable[[WorkshopStore], T]) -> T:
-        return self._transaction(lambda t: job(MemoryWorkshops(t, utcnow())))
+        return self._transaction(lambda t: job(MemoryWorkshops(t, self.clock.now())))
+
+    async def scheduled(self, job: Callable[[WorkshopStore, MessageQueue], T]) -> T:
+        def run(t: Tables) -> T:
+            now = self.clock.now()
+            return job(MemoryWorkshops(t, now), outbox.MemoryQueue(t, now, self._box))
+
+        return self._transaction(run)
+
+    def use_secret(self, secret: str) -> None:
+        self._box = SealedBox(secret, "chat address")
+
+    async def claim_due(self, channel: str, limit: int = CLAIM_BATCH) -> list[ClaimedMessage]:
+        if self._box is None:
+            raise RuntimeError("no secret to open chat addresses with (use_secret)")
+        box = self._box
+        dead = [w for w in outbox.claimers(self.tables, channel)
+                if not await self.worker_alive(w)]
+        return self._transaction(lambda t: outbox.claim(
+            t, channel, self.clock.now(), self.worker, dead, box, limit))
+
+    async def mark_sent(self, message_id: int) -> None:
+        self._transaction(lambda t: outbox.mark_sent(t, message_id, self.clock.now()))
+
+    async def mark_failed(self, message_id: int) -> None:
+        self._transaction(lambda t: outbox.mark_failed(t, message_id, self.clock.now()))
+
+    async def mark_unreachable(self, message_id: int) -> None:
+        self._transaction(lambda t: outbox.mark_unreachable(t, message_id, self.clock.now()))
+
+    async def lease(self, name: str, seconds: float) -> bool:
+        key, now = f"lease:{name}", self.clock.now()
+        held = self.tables.key_values.get(key)
+        if held is not None:
+            holder, _, until = held.partition("|")
+            if holder != str(self.worker) and datetime.fromisoformat(until) > now:
+                return False
+        self.tables.key_values[key] = (
+            f"{self.worker}|{(now + timedelta(seconds=seconds)).isoformat()}")
+        return True
+
+    async def erase_idle_addresses(self) -> int:
+        return self._transaction(lambda t: outbox.erase_idle_addresses(t, self.clock.now()))
 
     async def delivered(self, event: EventRef) -> None:
         known = self.tables.events.get((event.channel, event.event_id))
@@ -80,7 +129,7 @@ class MemoryStorage:
         return [GapCount(q, k, n) for (q, k), n in ranked[:limit]]
 
     async def purge(self, days: int) -> PurgeCounts:
-        return self._transaction(lambda t: purge(t, days, utcnow()))
+        return self._transaction(lambda t: purge(t, days, self.clock.now()))
 
     async def close(self) -> None:
         return None

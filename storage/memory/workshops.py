@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from storage.memory.data import Tables
-from storage.records import Participation, WorkshopRecord
+from storage.protocols import REMINDERS_OFF
+from storage.records import Participant, Participation, WorkshopRecord
 from storage.shared import WorkshopAccess
 from storage.workshop_codes import (
     WRONG_CODE_LIMIT,
@@ -47,6 +48,35 @@ class MemoryWorkshops(WorkshopAccess):
 
     def close(self, workshop: WorkshopRecord) -> None:
         self._t.workshops[workshop.id] = replace(workshop, status="closed")
+
+    def set_closing(self, workshop: WorkshopRecord, closes_at: datetime) -> WorkshopRecord:
+        closes_at = closes_at.astimezone(UTC)  # SQLite keeps no zone: always UTC
+        changed = replace(self._t.workshops[workshop.id], closes_at=closes_at)
+        self._t.workshops[workshop.id] = changed
+        return changed
+
+    def participants(self, workshop_id: int) -> list[Participant]:
+        keys = {u.id: u for u in self._t.users.values()}
+        latest = {}
+        for session in sorted(self._t.sessions.values(), key=lambda s: s.id):
+            if session.workshop_id == workshop_id and session.status != "cancelled":
+                latest[session.user_id] = session
+        result = []
+        for s in sorted(latest.values(), key=lambda s: s.id):
+            user = keys.get(s.user_id)
+            if user is not None:
+                off = user.state.get(REMINDERS_OFF) or ()
+                result.append(Participant(user.key, s.status,
+                                          "*" in off or workshop_id in off))
+        return result
+
+    def cofacilitators(self, workshop_id: int) -> list[str]:
+        return sorted(k for i, k in self._t.cofacilitators if i == workshop_id)
+
+    def closing_by(self, moment: datetime) -> list[WorkshopRecord]:
+        return sorted((w for w in self._t.workshops.values() if w.status == "open"
+                       and w.closes_at is not None and w.closes_at <= moment),
+                      key=lambda w: (w.closes_at, w.id))
 
     def participations(self, workshop_id: int) -> list[Participation]:
         latest = {}

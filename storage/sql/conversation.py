@@ -24,8 +24,10 @@ from flows.engine import FlowState
 from storage.models import flow_sessions, kb_gaps, processed_events, users
 from storage.protocols import DuplicateEvent, EventRef
 from storage.records import Answers, SessionRecord
+from storage.sealed import SealedBox
 from storage.shared import OpenSessions
 from storage.sql.dialect import insert
+from storage.sql.outbox import SqlQueue
 from storage.sql.privacy import forget_user, personal_data
 from storage.sql.workshops import SqlWorkshops
 
@@ -80,7 +82,7 @@ def _claim(dialect: str) -> Any:
 
 
 def load(connection: Connection, user_key: str, now: datetime, worker: int,
-         event: EventRef | None) -> SqlConversation:
+         event: EventRef | None, box: SealedBox | None = None) -> SqlConversation:
     key = {"b_key": user_key}
     # PostgreSQL: lock the person's row first, then read. Locking in the reading query
     # itself would not do: after waiting for the lock, PostgreSQL re-reads the locked
@@ -96,7 +98,7 @@ def load(connection: Connection, user_key: str, now: datetime, worker: int,
         row = connection.execute(_LOAD, key).one()
     active = session_record(row, 5) if row[5] is not None else None
     conversation = SqlConversation(connection, user_key, row[0], dict(row[1] or {}), row[2],
-                                   row[3], active, now, worker, event)
+                                   row[3], active, now, worker, event, box)
     conversation.load_territory(row[4])
     return conversation
 
@@ -110,7 +112,7 @@ class SqlConversation(OpenSessions):
     def __init__(self, connection: Connection, user_key: str, user_id: int,
                  state: dict[str, Any], active_id: int | None, last_seen: datetime,
                  active: SessionRecord | None, now: datetime, worker: int,
-                 event: EventRef | None) -> None:
+                 event: EventRef | None, box: SealedBox | None = None) -> None:
         self._connection = connection
         self.user_key = user_key
         self.now = now
@@ -127,6 +129,7 @@ class SqlConversation(OpenSessions):
         self.workshops = SqlWorkshops(connection, now)
         self._territory: str | None = None
         self._stored_territory: str | None = None
+        self.outbox = SqlQueue(connection, now, box)
 
     def load_territory(self, territory: str | None) -> None:
         """The stored place, read with the person (see :func:`load`)."""

@@ -8,7 +8,9 @@ keeps unanswered questions without their author; ``processed_events`` keeps
 platform event ids for deduplication (and, between the commit of a message and
 the sending of its replies, those replies with the person's key: forgetting clears
 them, and the retention purge clears any left after a day, when no platform
-redelivers an event); ``key_values`` keeps channel state.
+redelivers an event); ``key_values`` keeps channel state. The outbox (``outbox``,
+``chat_addresses``) holds the person's key with each queued message and their sealed
+chat address: forgetting deletes both.
 
 Forgetting a facilitator (decision, documented in ``docs/workshops.md``): each
 workshop they facilitate passes to its first co-facilitator if there is one;
@@ -27,6 +29,7 @@ from sqlalchemy.engine import Connection
 from storage.models import (
     flow_sessions,
     kb_gaps,
+    outbox,
     processed_events,
     users,
     workshop_facilitators,
@@ -37,6 +40,7 @@ from storage.models import (
 from storage.records import Answers, PurgeCounts
 from storage.retention import UNSENT_REPLIES_KEPT
 from storage.shared import empty_personal_data
+from storage.sql import outbox as outbox_rows
 from storage.workshop_codes import WRONG_CODE_WINDOW, display_code
 
 W = workshops.c
@@ -93,6 +97,7 @@ def personal_data(c: Connection, user_key: str) -> dict[str, Any]:
         {"received_at": _iso(at), "replies": [r.get("text", "") for r in replies or ()]}
         for at, replies in waiting if replies
     ]
+    data["outbox"] = outbox_rows.personal(c, user_key)
     return data
 
 
@@ -103,6 +108,7 @@ def forget_user(c: Connection, user_key: str) -> None:
     c.execute(delete(wrong_code_attempts).where(wrong_code_attempts.c.user_key == user_key))
     c.execute(processed_events.update().where(E.owner == user_key)
               .values(replies=null(), owner=None))
+    outbox_rows.forget(c, user_key)
     user_id = c.execute(select(users.c.id).where(users.c.key == user_key)).scalar()
     if user_id is None:
         return
@@ -133,6 +139,7 @@ def delete_workshop(c: Connection, workshop_id: int) -> None:
     c.execute(delete(workshop_facilitators).where(F.workshop_id == workshop_id))
     c.execute(delete(workshop_invitations).where(
         workshop_invitations.c.workshop_id == workshop_id))
+    c.execute(delete(outbox).where(outbox.c.workshop_id == workshop_id))
     c.execute(delete(workshops).where(W.id == workshop_id))
 
 
@@ -161,6 +168,11 @@ def purge(c: Connection, days: int, now: datetime) -> PurgeCounts:
         invitations=drop(workshop_invitations, workshop_invitations.c.expires_at, now),
         processed_events=drop(processed_events, E.processed_at, cutoff),
     )
+    # Messages done with (sent, given up, cancelled) are kept a week for the counts.
+    O = outbox.c  # noqa: E741
+    c.execute(delete(outbox).where(O.state.not_in(("pending", "claimed")),
+                                   O.due_at < now - timedelta(days=7)))
+    outbox_rows.erase_idle_addresses(c, now)
     # Replies never confirmed as sent: no platform redelivers an event after a day.
     c.execute(processed_events.update()
               .where(E.processed_at < now - UNSENT_REPLIES_KEPT, E.replies.is_not(None))

@@ -3,31 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import func, null, select
 from sqlalchemy.engine import Connection
 
+from storage.clock import SYSTEM_CLOCK, Clock
 from storage.database import Database, open_database
+from storage.delivery import CLAIM_BATCH
 from storage.liveness import Liveness, open_liveness
 from storage.migrate import migrate
-from storage.models import kb_gaps, key_values, processed_events, users, utcnow
-from storage.protocols import Conversation, EventRef, WorkshopStore
-from storage.records import GapCount, PurgeCounts, SessionRecord
+from storage.models import kb_gaps, key_values, processed_events, users
+from storage.protocols import Conversation, EventRef, MessageQueue, WorkshopStore
+from storage.records import ClaimedMessage, GapCount, PurgeCounts, SessionRecord
+from storage.sealed import SealedBox
 from storage.shared import decide_and_save
 from storage.sql import conversation as conversations
-from storage.sql import privacy
+from storage.sql import outbox, privacy
 from storage.sql.dialect import insert
 from storage.sql.workshops import SqlWorkshops
 
 T = TypeVar("T")
+ADDRESS_PURPOSE = "chat address"
+"""The HKDF ``info`` of the chat addresses' key (one secret, one key per use)."""
 
 
 class SqlStorage:
-    def __init__(self, database: Database, liveness: Liveness) -> None:
+    def __init__(self, database: Database, liveness: Liveness,
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self.database = database
         self.liveness = liveness
         self.worker = liveness.worker
+        self.clock = clock
+        self._box: SealedBox | None = None
+
+    def use_secret(self, secret: str) -> None:
+        self._box = SealedBox(secret, ADDRESS_PURPOSE)
 
     @property
     def dialect(self) -> str:
@@ -42,10 +54,18 @@ class SqlStorage:
     async def conversation(self, user_key: str, job: Callable[[Conversation], T],
                            event: EventRef | None = None) -> T:
         return await self.database.run(lambda connection: decide_and_save(
-            conversations.load(connection, user_key, utcnow(), self.worker, event), job))
+            conversations.load(connection, user_key, self.clock.now(), self.worker, event,
+                               self._box), job))
 
     async def workshops(self, job: Callable[[WorkshopStore], T]) -> T:
-        return await self.database.run(lambda c: job(SqlWorkshops(c, utcnow())))
+        return await self.database.run(lambda c: job(SqlWorkshops(c, self.clock.now())))
+
+    async def scheduled(self, job: Callable[[WorkshopStore, MessageQueue], T]) -> T:
+        def run(c: Connection) -> T:
+            now = self.clock.now()
+            return job(SqlWorkshops(c, now), outbox.SqlQueue(c, now, self._box))
+
+        return await self.database.run(run)
 
     # --- outbox -------------------------------------------------------------------------
 
@@ -60,6 +80,52 @@ class SqlStorage:
     async def worker_alive(self, worker: int | None) -> bool:
         return worker is not None and await self.liveness.alive(worker)
 
+    async def claim_due(self, channel: str, limit: int = CLAIM_BATCH) -> list[ClaimedMessage]:
+        if self._box is None:
+            raise RuntimeError("no secret to open chat addresses with (use_secret)")
+        box = self._box
+        holders = await self.database.run(lambda c: outbox.claimers(c, channel))
+        dead = [w for w in holders if not await self.liveness.alive(w)]
+        return await self.database.run(lambda c: outbox.claim(
+            c, channel, self.clock.now(), self.worker, dead, box, limit))
+
+    async def mark_sent(self, message_id: int) -> None:
+        await self.database.run(lambda c: outbox.mark_sent(c, message_id, self.clock.now()))
+
+    async def mark_failed(self, message_id: int) -> None:
+        await self.database.run(lambda c: outbox.mark_failed(c, message_id, self.clock.now()))
+
+    async def mark_unreachable(self, message_id: int) -> None:
+        await self.database.run(lambda c: outbox.mark_unreachable(c, message_id,
+                                                                  self.clock.now()))
+
+    async def lease(self, name: str, seconds: float) -> bool:
+        """A row ``lease:<name>`` in the key-value table: ``<worker>|<expiry>``.
+
+        Taken when absent, expired or already ours, in one transaction (the row locked
+        on PostgreSQL; SQLite's write lock serialises): two workers never both hold it.
+        """
+        key = f"lease:{name}"
+
+        def job(c: Connection) -> bool:
+            now = self.clock.now()
+            mine = f"{self.worker}|{(now + timedelta(seconds=seconds)).isoformat()}"
+            taken = c.execute(insert(c.dialect.name, key_values)
+                              .values(key=key, value=mine, updated_at=now)
+                              .on_conflict_do_nothing(index_elements=["key"]))
+            if taken.rowcount:
+                return True
+            held = c.execute(select(key_values.c.value).where(key_values.c.key == key)
+                             .with_for_update()).scalar_one()
+            holder, _, until = held.partition("|")
+            if holder != str(self.worker) and datetime.fromisoformat(until) > now:
+                return False
+            c.execute(key_values.update().where(key_values.c.key == key)
+                      .values(value=mine, updated_at=now))
+            return True
+
+        return await self.database.run(job)
+
     # --- key-value ----------------------------------------------------------------------
 
     async def get_value(self, key: str) -> str | None:
@@ -69,7 +135,7 @@ class SqlStorage:
     async def set_value(self, key: str, value: str) -> None:
         def job(c: Connection) -> None:
             stmt = insert(c.dialect.name, key_values).values(
-                key=key, value=value, updated_at=utcnow())
+                key=key, value=value, updated_at=self.clock.now())
             c.execute(stmt.on_conflict_do_update(
                 index_elements=["key"],
                 set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at}))
@@ -79,7 +145,7 @@ class SqlStorage:
     async def setdefault_value(self, key: str, value: str) -> str:
         def job(c: Connection) -> str:
             c.execute(insert(c.dialect.name, key_values)
-                      .values(key=key, value=value, updated_at=utcnow())
+                      .values(key=key, value=value, updated_at=self.clock.now())
                       .on_conflict_do_nothing(index_elements=["key"]))
             return str(c.execute(select(key_values.c.value)
                                  .where(key_values.c.key == key)).scalar_one())
@@ -116,10 +182,14 @@ class SqlStorage:
         return [GapCount(q, k, int(n)) for q, k, n in rows]
 
     async def purge(self, days: int) -> PurgeCounts:
-        return await self.database.run(lambda c: privacy.purge(c, days, utcnow()))
+        return await self.database.run(lambda c: privacy.purge(c, days, self.clock.now()))
+
+    async def erase_idle_addresses(self) -> int:
+        return await self.database.run(lambda c: outbox.erase_idle_addresses(
+            c, self.clock.now()))
 
 
-async def open_storage(url: str) -> SqlStorage:
+async def open_storage(url: str, clock: Clock = SYSTEM_CLOCK) -> SqlStorage:
     """Connect and migrate. Raises ``storage.database.DatabaseUrlError`` on a bad URL."""
     database = open_database(url)
     try:
@@ -128,4 +198,4 @@ async def open_storage(url: str) -> SqlStorage:
     except BaseException:
         await database.close()
         raise
-    return SqlStorage(database, liveness)
+    return SqlStorage(database, liveness, clock)

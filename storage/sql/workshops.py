@@ -6,7 +6,8 @@ message's transaction, which already holds the person's lock.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, delete, func, select
@@ -20,7 +21,8 @@ from storage.models import (
     workshops,
     wrong_code_attempts,
 )
-from storage.records import Answers, Participation, WorkshopRecord
+from storage.protocols import REMINDERS_OFF
+from storage.records import Answers, Participant, Participation, WorkshopRecord
 from storage.shared import WorkshopAccess
 from storage.workshop_codes import (
     WRONG_CODE_LIMIT,
@@ -83,6 +85,12 @@ class SqlWorkshops(WorkshopAccess):
     def close(self, workshop: WorkshopRecord) -> None:
         self._c.execute(workshops.update().where(W.id == workshop.id).values(status="closed"))
 
+    def set_closing(self, workshop: WorkshopRecord, closes_at: datetime) -> WorkshopRecord:
+        closes_at = closes_at.astimezone(UTC)  # SQLite keeps no zone: always UTC
+        self._c.execute(workshops.update().where(W.id == workshop.id)
+                        .values(closes_at=closes_at))
+        return replace(workshop, closes_at=closes_at)
+
     def participations(self, workshop_id: int) -> list[Participation]:
         """Each participant's latest session of the workshop, cancelled ones left out.
 
@@ -105,6 +113,26 @@ class SqlWorkshops(WorkshopAccess):
                 row.status, {k: a.value for k, a in answers.items()},
                 {k: a.comment for k, a in answers.items() if a.comment}))
         return result
+
+    def participants(self, workshop_id: int) -> list[Participant]:
+        rows = self._c.execute(
+            select(S.id, S.status, users.c.key, users.c.state)
+            .join(users, S.user_id == users.c.id)
+            .where(S.workshop_id == workshop_id, S.status != "cancelled")
+            .order_by(S.user_id, S.id))
+        latest = {row.key: row for row in rows}
+        return [Participant(row.key, row.status, _quiet(row.state, workshop_id))
+                for row in sorted(latest.values(), key=lambda r: r.id)]
+
+    def cofacilitators(self, workshop_id: int) -> list[str]:
+        return [key for (key,) in self._c.execute(
+            select(F.user_key).where(F.workshop_id == workshop_id).order_by(F.user_key))]
+
+    def closing_by(self, moment: datetime) -> list[WorkshopRecord]:
+        rows = self._c.execute(select(workshops).where(
+            W.status == "open", W.closes_at.is_not(None), W.closes_at <= moment,
+        ).order_by(W.closes_at, W.id))
+        return [workshop_record(row) for row in rows]
 
     def has_joined(self, workshop_id: int, user_key: str) -> str | None:
         """Status of the person's latest session in this workshop, if any."""
@@ -165,3 +193,9 @@ class SqlWorkshops(WorkshopAccess):
         found = self._c.execute(select(func.count(func.distinct(S.user_id))).where(
             S.workshop_id == workshop_id, S.status != "cancelled")).scalar_one()
         return int(found)
+
+
+def _quiet(state: Any, workshop_id: int) -> bool:
+    """Whether the person asked for no reminder of this workshop (or of any)."""
+    off = (state or {}).get(REMINDERS_OFF) or ()
+    return "*" in off or workshop_id in off

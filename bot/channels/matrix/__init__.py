@@ -6,8 +6,9 @@ is all ``coopbot run`` needs. The modules, one job each:
 
 - :mod:`.base` seams (assistant, key-value store), constants, helpers;
 - :mod:`.session` login and the kept device; :mod:`.crypto` the crypto and state
-  stores on the project database and the Olm machine; :mod:`.sealed` keys derived
-  from ``COOPBOT_SECRET``; :mod:`.cross_signing` the bot's identity and recovery key;
+  stores on the project database and the Olm machine; keys derived from
+  ``COOPBOT_SECRET`` in :mod:`storage.sealed`; :mod:`.cross_signing` the bot's
+  identity and recovery key;
 - :mod:`.sync` the sync loop and what each sync gives the crypto machine;
   :mod:`.events` from a sync to handler tasks; :mod:`.tasks` per-person chains and
   the sync-token watermark; :mod:`.decrypt` bounded waits for late room keys;
@@ -34,7 +35,9 @@ from bot.channels.matrix.base import (
 from bot.channels.matrix.channel import MatrixChannel
 from bot.config import Settings
 from bot.messages import Handles
+from bot.sender import Render
 from storage.device_lock import CHECK_EVERY, RETRY_EVERY, DeviceLock, device_lock
+from storage.protocols import Outbox
 
 log = logging.getLogger("coopbot.matrix")
 
@@ -53,12 +56,16 @@ async def serve(
     settings: Settings,
     stop: asyncio.Event,
     kv: KeyValue,
+    outbox: Outbox | None = None,
+    render: Render | None = None,
 ) -> None:
     """Serve Matrix until ``stop`` is set, while this process holds the device lock.
 
     Without the lock (another ``coopbot run`` serves the device) this waits, trying
     again every :data:`RETRY_EVERY` seconds, and takes over when the holder is gone.
-    ``kv`` is the channel's key-value store (its session, sync token, polls…).
+    ``kv`` is the channel's key-value store (its session, sync token, polls…). With
+    ``outbox``, the process serving the device also sends the queued messages (only it
+    holds the device's encryption keys).
     """
     if not settings.matrix_homeserver or not settings.matrix_user:
         raise MatrixLoginError("COOPBOT_MATRIX_HOMESERVER and COOPBOT_MATRIX_USER are required")
@@ -83,7 +90,7 @@ async def serve(
         waiting_said = False
         log.info("Matrix: device lock taken, this process serves Matrix")
         try:
-            await _serve_locked(assistant, settings, kv, stop, lock)
+            await _serve_locked(assistant, settings, kv, stop, lock, outbox, render)
         finally:
             await lock.release()
         if not stop.is_set():
@@ -92,7 +99,7 @@ async def serve(
 
 async def _serve_locked(
     assistant: Handles, settings: Settings, kv: KeyValue, stop: asyncio.Event,
-    lock: DeviceLock,
+    lock: DeviceLock, outbox: Outbox | None = None, render: Render | None = None,
 ) -> None:
     """Run the channel; stop it at once if the lock's connection breaks."""
     channel_stop = asyncio.Event()
@@ -106,7 +113,7 @@ async def _serve_locked(
 
     watcher = asyncio.create_task(watch(), name="matrix-device-lock")
     try:
-        await MatrixChannel(assistant, settings, kv).run(channel_stop)
+        await MatrixChannel(assistant, settings, kv, outbox, render).run(channel_stop)
     finally:
         watcher.cancel()
         await asyncio.gather(watcher, return_exceptions=True)

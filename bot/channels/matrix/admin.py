@@ -17,9 +17,9 @@ from bot.channels.matrix.base import KeyValue, MatrixLoginError
 from bot.channels.matrix.channel import HTTP_TIMEOUT, MatrixChannel, channel_secret
 from bot.channels.matrix.cross_signing import CrossSigning
 from bot.channels.matrix.crypto import open_stores
-from bot.channels.matrix.sealed import SealedBox
 from bot.config import Settings
 from storage.device_lock import device_lock
+from storage.sealed import SealedBox
 
 
 async def setup(settings: Settings, kv: KeyValue, password: str | None) -> bool:

@@ -23,6 +23,7 @@ from mautrix.types import RoomID
 
 from bot.channels.matrix.base import (
     BATCH_KEY,
+    CHANNEL,
     MAX_BACKOFF,
     NETWORK_ERRORS,
     KeyValue,
@@ -37,19 +38,25 @@ from bot.channels.matrix.decrypt import decrypt
 from bot.channels.matrix.events import JOIN_ATTEMPTS, Handlers, Router
 from bot.channels.matrix.polls import POLL_RESPONSE, vote
 from bot.channels.matrix.replies import Replier
-from bot.channels.matrix.sealed import SealedBox
 from bot.channels.matrix.send import Sender
 from bot.channels.matrix.session import Session
 from bot.channels.matrix.sync import sync_loop
 from bot.channels.matrix.tasks import Tasks
-from bot.channels.matrix_render import addressed_text, is_edit
+from bot.channels.matrix_render import addressed_text, is_edit, text_content
 from bot.config import Settings
 from bot.identity import new_secret
-from bot.messages import Handles
+from bot.messages import Handles, Outgoing
+from bot.sender import Delivery, Render
+from bot.sender import Sender as OutboxSender
+from storage.protocols import Outbox
+from storage.sealed import SealedBox
 
 log = logging.getLogger("coopbot.matrix")
 
 HTTP_TIMEOUT = ClientTimeout(total=90, connect=20)
+MATRIX_SEND_GAP = 0.2
+"""Queued messages go out at most five a second: homeservers rate-limit bots (Synapse's
+default lets a user send about 0.2 a second with bursts of 10), and replies share it."""
 
 
 async def channel_secret(settings: Settings, kv: KeyValue) -> str:
@@ -62,8 +69,11 @@ async def channel_secret(settings: Settings, kv: KeyValue) -> str:
 
 
 class MatrixChannel(Handlers):
-    def __init__(self, assistant: Handles, settings: Settings, kv: KeyValue) -> None:
+    def __init__(self, assistant: Handles, settings: Settings, kv: KeyValue,
+                 outbox: Outbox | None = None, render: Render | None = None) -> None:
         self.assistant = assistant
+        self.outbox = outbox
+        self.render = render
         self.settings = settings
         self.kv = kv
         self.client: Client = None  # type: ignore[assignment]
@@ -105,7 +115,17 @@ class MatrixChannel(Handlers):
             since = await self.kv.get_value(BATCH_KEY)
             self.tasks.start(since)
             log.info("Matrix: connected (%s start)", "first" if since is None else "resumed")
-            await sync_loop(self.client, stop, since, self.router.on_sync, self._relogin)
+            sending = (asyncio.create_task(OutboxSender(
+                self.outbox, CHANNEL, self.deliver_queued, self.render,
+                gap=MATRIX_SEND_GAP).run(stop))
+                       if self.outbox is not None else None)
+            try:
+                await sync_loop(self.client, stop, since, self.router.on_sync, self._relogin)
+            finally:
+                if sending is not None:
+                    if not stop.is_set():  # else it ends by itself, its send marked
+                        sending.cancel()
+                    await asyncio.gather(sending, return_exceptions=True)
         finally:
             await self.tasks.shutdown()
             await http.close()
@@ -133,6 +153,19 @@ class MatrixChannel(Handlers):
             await asyncio.sleep(5)
             return True
 
+    async def deliver_queued(self, room_id: str, replies: list[Outgoing]) -> Delivery:
+        """A queued message into the person's room, encrypted if the room is (the replies'
+        own send path: it fails closed, and waits out 429s as the server asks)."""
+        for out in replies:
+            content = text_content(out, None)
+            if content is not None and await self.sender.send(room_id, content) is None:
+                return Delivery.RETRY
+            for attachment, msgtype in ((out.file, "m.file"), (out.image, "m.image")):
+                if attachment is not None and await self.sender.send_attachment(
+                        room_id, attachment, msgtype, None) is None:
+                    return Delivery.RETRY
+        return Delivery.SENT
+
     # --- handlers (called from the router's tasks) -------------------------------------
 
     async def join(self, room_id: str) -> None:
@@ -153,9 +186,10 @@ class MatrixChannel(Handlers):
     async def greet(self, room_id: str, inviter: str | None, join_event_id: str) -> None:
         if not inviter or inviter == self.client.mxid:
             return
+        group = await self._group(room_id)
         incoming = self.replier.incoming(inviter, room_id, f"join:{join_event_id}",
-                                         text="/start")
-        await self.replier.answer(room_id, incoming, None, group=await self._group(room_id))
+                                         text="/start", private=not group)
+        await self.replier.answer(room_id, incoming, None, group=group)
 
     async def encrypted(self, room_id: str, raw: dict[str, Any]) -> None:
         result = await decrypt(self.machine, {**raw, "room_id": room_id})
@@ -185,7 +219,8 @@ class MatrixChannel(Handlers):
         text = addressed_text(content, me, names, group=group)
         if text is None:
             return
-        incoming = self.replier.incoming(sender, room_id, event_id, text=text)
+        incoming = self.replier.incoming(sender, room_id, event_id, text=text,
+                                         private=not group)
         await self.replier.answer(room_id, incoming, event_id, group=group)
 
     async def _vote(
@@ -196,6 +231,7 @@ class MatrixChannel(Handlers):
         if parsed is None or payload is None:
             log.info("Matrix: a vote on no poll of this bot ignored in %s", digest(room_id))
             return
-        incoming = self.replier.incoming(sender, room_id, event_id, payload=payload)
+        incoming = self.replier.incoming(sender, room_id, event_id, payload=payload,
+                                         private=not group)
         await self.replier.answer(room_id, incoming, event_id, group=group,
                                   voted_poll=parsed[0])

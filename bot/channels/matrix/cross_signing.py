@@ -31,7 +31,7 @@ from mautrix.errors import MatrixRequestError
 from mautrix.types import CrossSigningKeys, CrossSigningUsage, EventType, KeyID
 
 from bot.channels.matrix.base import RECOVERY_KEY, KeyValue
-from bot.channels.matrix.sealed import SealedBox
+from storage.sealed import SealedBox
 
 log = logging.getLogger("coopbot.matrix")
 

@@ -28,7 +28,7 @@ from mautrix.util.async_db import Database
 from sqlalchemy.engine import make_url
 
 from bot.channels.matrix.base import MatrixLoginError
-from bot.channels.matrix.sealed import pickle_key
+from storage.sealed import pickle_key
 
 log = logging.getLogger("coopbot.matrix")
 

@@ -28,8 +28,8 @@ from bot.channels.matrix.base import (
     errcode,
     why,
 )
-from bot.channels.matrix.sealed import SealedBox
 from bot.config import Settings
+from storage.sealed import SealedBox
 
 log = logging.getLogger("coopbot.matrix")
 

@@ -33,10 +33,13 @@ from telegram.ext import (
 )
 
 from bot.channels.telegram.deliver import TelegramChannel, describe, quietly
-from bot.channels.telegram.translate import BotIdentity
+from bot.channels.telegram.outbox import deliver_queued
+from bot.channels.telegram.translate import CHANNEL, BotIdentity
 from bot.config import Settings
 from bot.markup import to_label
-from bot.messages import Handles
+from bot.messages import Handles, Outgoing
+from bot.sender import Delivery, Render, Sender
+from storage.protocols import Outbox
 
 # Opt in now to what python-telegram-bot 23 does anyway: time periods such as
 # ``RetryAfter.retry_after`` are ``timedelta``. Without it PTB warns each time
@@ -139,8 +142,14 @@ async def serve(
     stop: asyncio.Event,
     *,
     rate_limiter: BaseRateLimiter[Any] | None = None,
+    outbox: Outbox | None = None,
+    render: Render | None = None,
 ) -> None:
-    """Serve Telegram until ``stop`` is set: long polling, or webhook when configured."""
+    """Serve Telegram until ``stop`` is set: long polling, or webhook when configured.
+
+    With ``outbox``, the messages Coopbot sends first go out too (:mod:`bot.sender`),
+    through the same bot and rate limiter as the replies.
+    """
     _quiet_http_logs()
     application = build_application(assistant, settings, rate_limiter=rate_limiter)
     if not await _initialize(application, stop):
@@ -169,9 +178,21 @@ async def serve(
             )
             logger.info("Telegram: long polling")
         await application.start()
+        sending = None
+        if outbox is not None:
+            async def deliver(chat_id: str, replies: list[Outgoing]) -> Delivery:
+                return await deliver_queued(channel, bot, chat_id, replies)
+
+            sending = asyncio.create_task(Sender(outbox, CHANNEL, deliver, render).run(stop))
         try:
             await stop.wait()
         finally:
+            if sending is not None:
+                # Stopping: the send under way finishes and is marked (no duplicate at the
+                # next start); cancelled only if this task itself was.
+                if not stop.is_set():
+                    sending.cancel()
+                await asyncio.gather(sending, return_exceptions=True)
             await updater.stop()
             await application.stop()
     finally:

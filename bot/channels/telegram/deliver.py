@@ -101,9 +101,9 @@ class TelegramChannel:
         for reply in replies:
             markup = keyboard(reply.choices, reply.actions)
             self._remember(digest_map((*reply.choices, *reply.actions)))
-            for send, send_markup in _sends(reply, markup):
+            for send, send_markup in sends(reply, markup):
                 try:
-                    message = await _with_network_retries(send, bot, chat_id, send_markup)
+                    message = await with_network_retries(send, bot, chat_id, send_markup)
                     sent += 1
                     if send_markup is not None and chat_id < 0 and owner is not None:
                         self._remember_owner(message, owner)
@@ -113,6 +113,10 @@ class TelegramChannel:
                 except TelegramError as exc:
                     logger.warning("send failed: %s", describe(exc))
         return sent
+
+    def remember_buttons(self, reply: Outgoing) -> None:
+        """Keep the payloads behind a reply's buttons (a queued message's too)."""
+        self._remember(digest_map((*reply.choices, *reply.actions)))
 
     def _remember_owner(self, message: object, owner: str) -> None:
         if isinstance(message, Message):
@@ -131,7 +135,7 @@ class TelegramChannel:
 _Send = Callable[[ExtBot[Any], int, InlineKeyboardMarkup | None], Awaitable[object]]
 
 
-def _sends(
+def sends(
     reply: Outgoing, markup: InlineKeyboardMarkup | None
 ) -> list[tuple[_Send, InlineKeyboardMarkup | None]]:
     """One bubble as Telegram calls: text pieces, then photo, then document.
@@ -179,7 +183,7 @@ def _file_send(method: str, filename: str, content: bytes, caption: str | None) 
     return send
 
 
-async def _with_network_retries(
+async def with_network_retries(
     send: _Send, bot: ExtBot[Any], chat_id: int, markup: InlineKeyboardMarkup | None
 ) -> object:
     """Retry a send that never reached Telegram (connection errors), never a timeout:

@@ -52,6 +52,7 @@ def to_incoming(
             payload=payload,
             message_id=message_id,
             bot_address=me.username,
+            private=chat == query.from_user.id,
         )
     message = update.message
     if message is None or message.from_user is None or message.from_user.is_bot:
@@ -71,6 +72,7 @@ def to_incoming(
         text=text,
         message_id=message_id,
         bot_address=me.username,
+        private=message.chat.type == "private",
     )
 
 

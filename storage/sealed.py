@@ -1,9 +1,14 @@
 """Keys derived from ``COOPBOT_SECRET``, and a sealed box for the secrets Coopbot stores.
 
+In ``storage`` (moved down from the Matrix channel) because storage itself seals the
+chat addresses of the outbox; the Matrix channel uses it as before.
+
 - The **pickle key** of mautrix's crypto store (every Olm account, Olm session and
   Megolm session is pickled encrypted with it by libolm) is derived with HKDF-SHA256.
 - The **recovery key** of the bot's cross-signing identity is stored in the key-value
   table sealed with AES-256-GCM under another HKDF-derived key.
+- The **chat addresses** of people with something pending (``chat_addresses``) are
+  sealed the same way under a key of their own (purpose ``chat address``).
 
 Both derivations name their purpose (``info``), so one secret never serves two uses.
 Primitives come from pycryptodome (already required by mautrix's encryption extra).
@@ -21,6 +26,8 @@ from Crypto.Hash import SHA256
 from Crypto.Protocol.KDF import HKDF
 
 _SALT = b"coopbot-matrix-v1"
+"""Kept as it was when only the Matrix channel sealed: changing it would lose the
+stored crypto secrets."""
 _NONCE = 12
 
 
