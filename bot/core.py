@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from bot import dispatch
 from bot.config import Settings
@@ -27,6 +29,7 @@ from bot.turn import ChartLater, Turn
 from flows.parsing import clean_text
 from storage.clock import SYSTEM_CLOCK, Clock
 from storage.protocols import Conversation, DuplicateEvent, EventRef, Storage
+from storage.records import QueuedMessage
 from storage.reports.charts.alt import chart_alt
 from storage.reports.charts.pool import ChartPool, Charts
 from storage.sql.store import open_storage
@@ -60,8 +63,32 @@ def remember_address(conv: Conversation, incoming: Incoming, asked: bool) -> Non
     conv.outbox.remember_address(incoming.user_key, incoming.channel, incoming.chat_id)
 
 
+def queue_charts(conv: Conversation, incoming: Incoming, turn: Turn) -> None:
+    """The chart that follows a summary, queued in the outbox with the answer that
+    completed the questionnaire (same transaction): a crash before it is drawn or sent
+    loses nothing, and the sender of ``coopbot run`` draws it just before sending
+    (:meth:`Assistant.render_queued`). Private chats on a platform only; elsewhere (the
+    console, a group) it stays an in-process follow-up."""
+    if incoming.channel == "console" or not incoming.private or not turn.follow_ups:
+        return
+    for number, chart in enumerate(turn.follow_ups):
+        conv.outbox.queue(QueuedMessage(
+            idempotency_key=f"chart:{incoming.user_key}:{conv.now.isoformat()}:{number}",
+            user_key=incoming.user_key, channel=incoming.channel, due_at=conv.now,
+            message=[], kind="chart",
+            render={"chart": chart.kind, "data": dict(chart.data),
+                    "filename": chart.filename, "caption": chart.caption}))
+    turn.follow_ups.clear()
+    turn.keep_address = True  # until the chart has left
+
+
 class Assistant:
     """Stateless between calls but for the per-person locks: any worker can serve anyone."""
+
+    charts_through_outbox = False
+    """Set by ``coopbot run``, whose senders deliver the outbox: charts then go through
+    it (:func:`queue_charts`). Elsewhere nothing sends the outbox, so they follow in
+    process (``FollowUps``)."""
 
     def __init__(self, storage: Storage, content: Content, secret: str,
                  charts: Charts | None = None) -> None:
@@ -122,6 +149,8 @@ class Assistant:
             before = conv.active_session()
             replies = dispatch.route(turn)
             if not conv.forgotten:
+                if self.charts_through_outbox:
+                    queue_charts(conv, incoming, turn)
                 remember_address(conv, incoming, turn.keep_address)
                 settle_reminders(conv, before)
             if event is not None:  # kept until the channel says they left (``delivered``)
@@ -155,6 +184,14 @@ class Assistant:
             if follow_ups is None:
                 replies.extend(await later.messages())
         return replies
+
+    async def render_queued(self, reference: Mapping[str, Any]) -> list[Outgoing]:
+        """The picture a queued message names (``QueuedMessage.render``), drawn now."""
+        if "chart" not in reference:
+            return []
+        return await self._chart(ChartLater(str(reference["chart"]), reference["data"],
+                                            str(reference["filename"]),
+                                            str(reference["caption"])))
 
     async def _chart(self, chart: ChartLater) -> list[Outgoing]:
         png = await self.charts.draw(chart.kind, chart.data)

@@ -29,14 +29,14 @@ class NothingToServe(Exception):
 async def serve_channels(settings: Settings, render: Render | None = None) -> None:
     """Serve until SIGINT or SIGTERM. ``render`` draws the pictures queued messages
     name (``QueuedMessage.render``, such as a chart following a summary), just before
-    they are sent; without it such messages go without their picture."""
+    they are sent; by default the assistant's chart pool does."""
     servers = []
     if settings.telegram_enabled:
         from bot.channels import telegram
 
         def serve_telegram(assistant: Assistant, settings: Settings, stop: asyncio.Event):  # type: ignore[no-untyped-def]
             return telegram.serve(assistant, settings, stop, outbox=assistant.storage,
-                                  render=render)
+                                  render=render or assistant.render_queued)
 
         servers.append(("telegram", serve_telegram))
     if settings.matrix_enabled:
@@ -45,13 +45,15 @@ async def serve_channels(settings: Settings, render: Render | None = None) -> No
         def serve_matrix(assistant: Assistant, settings: Settings, stop: asyncio.Event):  # type: ignore[no-untyped-def]
             # The channel's own state goes through a key-value store handed to it.
             return matrix.serve(assistant, settings, stop, kv=assistant.storage,
-                                outbox=assistant.storage, render=render)
+                                outbox=assistant.storage,
+                                render=render or assistant.render_queued)
 
         servers.append(("matrix", serve_matrix))
     if not servers:
         raise NothingToServe()
 
     assistant = await Assistant.create(settings)
+    assistant.charts_through_outbox = True  # this process runs the senders (below)
     warming = asyncio.create_task(assistant.charts.warm())  # off the loop, while connecting
     # Content and libraries loaded at start live as long as the process: keeping them out
     # of the garbage collector's sweeps shortens its pauses (70 ms → 12 ms measured).
