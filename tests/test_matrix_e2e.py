@@ -189,13 +189,16 @@ async def test_direct_chat_facteurs_export_and_restart(
                              if "Récapitulatif de vos réponses" in a.get("body", ""))
                 assert re.search(rf"^{total}\. ", recap["body"], re.MULTILINE), recap["body"]
                 assert "<ol>" not in recap["formatted_body"]
-                answers = await ask(
-                    alice,
-                    room,
-                    "valider",
-                    lambda got: any(a.get("msgtype") == "m.image" for a in got),
-                    "the summary chart",
-                )
+                await ask(alice, room, "valider",
+                          lambda got: any("Merci" in a.get("body", "") for a in got),
+                          "the summary")
+                # The chart follows as a message of its own, sent by the outbox (so not
+                # a reply to « valider »), after the summary.
+                await alice.wait_for(
+                    lambda: any(e["content"].get("msgtype") == "m.image"
+                                for e in alice.messages_from(room, BOT)),
+                    timeout=60, what="the summary chart")
+                answers = [e["content"] for e in alice.messages_from(room, BOT)]
                 break
             answers = await ask(alice, room, reply, question_in, f"question {current + 1}")
             question = question_in(answers)

@@ -109,6 +109,16 @@ class Chat:
 
         return await self.person.wait_for(self.room, check, what=what)
 
+    async def from_bot(self, done: Callable[[list[dict[str, Any]]], Any],
+                       what: str) -> list[dict[str, Any]]:
+        """Every readable message of the bot in the room, replies or not (the chart that
+        follows a summary is sent by the outbox, as a message of its own)."""
+        def check(events: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+            got = from_bot(events)
+            return got if done(got) else None
+
+        return await self.person.wait_for(self.room, check, what=what)
+
     async def decrypt_file(self, content: dict[str, Any]) -> bytes:
         assert "url" not in content, "an attachment in clear in an encrypted room"
         got = await self.person.call("download_decrypt", file=content["file"])
@@ -178,9 +188,11 @@ async def test_encrypted_direct_chat_as_element(
                     reply, lambda r, t=recap_title: any(t in x["content"].get("body", "")
                                                         for x in r), "the recap")
                 _, replies = await chat.say(
-                    "valider",
+                    "valider", lambda r: any("Merci" in x["content"].get("body", "")
+                                             for x in r), "the summary")
+                replies = await chat.from_bot(
                     lambda r: any(x["content"].get("msgtype") == "m.image" for x in r),
-                    "the summary chart")
+                    "the summary chart, after the summary")
                 break
             _, replies = await chat.say(reply, question, f"question {step + 1}")
             current = question(replies)
