@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from bot.messages import Outgoing
 from bot.reminders import PARIS, REMINDER_KINDS, french_date, queue_reminders
 from bot.turn import Turn
-from bot.workshop_routes import brake_reply
+from bot.workshop_routes import braked, facilitated
 from storage.protocols import REMINDERS_OFF
 from storage.records import WorkshopRecord
 from storage.reports.synthesis import GroupLabels, workshop_synthesis
@@ -28,17 +28,7 @@ _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{1,2}):(\d{2}))?$")
 
 
 def _readable(turn: Turn, args: str, usage: str) -> WorkshopRecord | Outgoing:
-    if not args.strip():
-        return turn.say(usage)
-    brake = brake_reply(turn)
-    if brake is not None:
-        return brake
-    store = turn.conv.workshops
-    workshop = store.readable(args, turn.user_key)
-    if workshop is None:
-        store.record_wrong_code(turn.user_key)
-        return turn.say("workshop.synthesis.refused")
-    return workshop
+    return facilitated(turn, args) if args.strip() else turn.say(usage)
 
 
 def status(turn: Turn, args: str) -> list[Outgoing]:
@@ -113,9 +103,9 @@ def silence(turn: Turn, args: str) -> list[Outgoing]:
         return [turn.say("outbox.silence.done_all")]
     workshop = turn.conv.workshops.find(args)
     if workshop is None:
-        brake = brake_reply(turn)
-        if brake is not None:
-            return [brake]
+        wait = braked(turn)
+        if wait is not None:
+            return [wait]
         turn.conv.workshops.record_wrong_code(turn.user_key)
         return [turn.say("workshop.join.unknown")]
     for kind in REMINDER_KINDS:

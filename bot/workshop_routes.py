@@ -19,6 +19,7 @@ from bot.messages import Attachment, Outgoing
 from bot.notice import notice_once
 from bot.turn import Turn
 from flows.catalogue import Texts
+from storage.records import WorkshopRecord
 from storage.reports.charts.alt import chart_alt
 from storage.reports.charts.atelier import workshop_charts
 from storage.reports.render import render
@@ -41,7 +42,8 @@ log = logging.getLogger(__name__)
 Chart = tuple[str, str, bytes]
 
 
-def _braked(turn: Turn) -> Outgoing | None:
+def braked(turn: Turn) -> Outgoing | None:
+    """The wait after too many wrong codes, or None: asked before any code is tried."""
     wait = turn.conv.workshops.wait_before_next_code(turn.user_key)
     if wait is None:
         return None
@@ -49,12 +51,27 @@ def _braked(turn: Turn) -> Outgoing | None:
     return turn.say("workshop.join.braked", minutes=minutes)
 
 
+def facilitated(turn: Turn, code: str) -> WorkshopRecord | Outgoing:
+    """The workshop ``code`` names, if this person facilitates or co-facilitates it; else
+    the wait after too many wrong codes, or the refusal (and the attempt counts as a
+    wrong code), in the same words for a wrong code and someone else's workshop."""
+    wait = braked(turn)
+    if wait is not None:
+        return wait
+    store = turn.conv.workshops
+    workshop = store.readable(code, turn.user_key)
+    if workshop is None:
+        store.record_wrong_code(turn.user_key)
+        return turn.say("workshop.synthesis.refused")
+    return workshop
+
+
 def join(turn: Turn, args: str, *, unknown: str = "workshop.join.unknown") -> list[Outgoing]:
     if not args:
         return [turn.say("workshop.join.usage")]
-    braked = _braked(turn)
-    if braked is not None:
-        return [braked]
+    wait = braked(turn)
+    if wait is not None:
+        return [wait]
     store = turn.conv.workshops
     workshop = store.find(args)
     if workshop is None:
@@ -77,9 +94,9 @@ def join_by_link(turn: Turn, payload: str) -> list[Outgoing]:
     code = code_from_payload(payload)
     if code is not None:
         return join(turn, code, unknown="workshop.join.unknown_link")
-    braked = _braked(turn)
-    if braked is not None:
-        return [braked]
+    wait = braked(turn)
+    if wait is not None:
+        return [wait]
     turn.conv.workshops.record_wrong_code(turn.user_key)
     return [turn.say("workshop.join.unknown_link")]
 
@@ -93,14 +110,10 @@ def synthesis(turn: Turn, args: str) -> list[Outgoing]:
     code = " ".join(words[:-1]) if fmt in FORMATS else args
     if fmt not in FORMATS:
         fmt = ""
-    braked = _braked(turn)
-    if braked is not None:
-        return [braked]
-    store = turn.conv.workshops
-    workshop = store.readable(code, turn.user_key)
-    if workshop is None:
-        store.record_wrong_code(turn.user_key)
-        return [turn.say("workshop.synthesis.refused")]
+    found = facilitated(turn, code)
+    if isinstance(found, Outgoing):
+        return [found]
+    workshop, store = found, turn.conv.workshops
     texts = turn.texts.scoped("workshop")
     data = workshop_synthesis(store, workshop, turn.flows, GroupLabels.from_texts(texts))
     if data is None:
@@ -159,9 +172,9 @@ def cofacilitator(turn: Turn, args: str) -> list[Outgoing]:
     """
     if not args:
         return [turn.say("workshop.cofac.usage")]
-    braked = _braked(turn)
-    if braked is not None:
-        return [braked]
+    wait = braked(turn)
+    if wait is not None:
+        return [wait]
     token = normalise_code(args, INVITE_LENGTH)
     if token is not None:
         return _redeem(turn, token)
@@ -189,8 +202,5 @@ def _redeem(turn: Turn, token: str) -> list[Outgoing]:
         return [turn.say("workshop.cofac.already", title=workshop.title, code=code)]
     store.drop_invitation(token)
     return [turn.say("workshop.cofac.accepted", title=workshop.title, code=code)]
-
-
-brake_reply = _braked
 """The wrong-code brake's answer, for the other workshop commands (``/etat``, ``/relancer``,
 ``/cloture``, :mod:`bot.outbox_routes`); kept as an alias so this module stays as it was."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -18,15 +19,20 @@ from storage.migrate import MIGRATIONS_DIR
 from storage.models import Base
 
 
-def _alembic(url: str, target: str) -> None:
+def _alembic(url: str, target: str, move: Callable[[Config, str], None] = command.upgrade,
+             ) -> None:
     """Run Alembic as an older Coopbot would have, on a plain SQLite connection."""
     engine = create_sync_engine(url)
     with engine.begin() as conn:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         config.attributes["connection"] = conn
-        command.upgrade(config, target)
+        move(config, target)
     engine.dispose()
+
+
+def _downgrade(url: str, target: str) -> None:
+    _alembic(url, target, command.downgrade)
 
 
 async def test_a_database_of_the_first_version_is_upgraded_and_its_conversations_go_on(
@@ -51,16 +57,6 @@ async def test_a_database_of_the_first_version_is_upgraded_and_its_conversations
         return found
 
     assert await asyncio.to_thread(differences) == []  # the models are the migrated schema
-
-
-def _downgrade(url: str, target: str) -> None:
-    engine = create_sync_engine(url)
-    with engine.begin() as conn:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        config.attributes["connection"] = conn
-        command.downgrade(config, target)
-    engine.dispose()
 
 
 async def test_the_territory_column_comes_and_goes_without_touching_people(
