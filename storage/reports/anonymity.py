@@ -70,9 +70,6 @@ class Grouping:
 
     groups: tuple[Group, ...]
 
-    def group_of(self, category: str) -> Group | None:
-        return next((g for g in self.groups if category in g.members), None)
-
 
 def group_categories(counts: Sequence[tuple[str, str, int]], others_label: str) -> Grouping:
     """``counts``: (category id, label, people) in the questionnaire's order."""

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select
+from sqlalchemy import Row, delete, select
 from sqlalchemy.engine import Connection
 
 from storage.models import (
@@ -188,11 +188,6 @@ class SqlWorkshops(WorkshopAccess):
     def drop_invitation(self, token: str) -> None:
         self._c.execute(delete(workshop_invitations).where(
             workshop_invitations.c.token == token))
-
-    def count_participants(self, workshop_id: int) -> int:
-        found = self._c.execute(select(func.count(func.distinct(S.user_id))).where(
-            S.workshop_id == workshop_id, S.status != "cancelled")).scalar_one()
-        return int(found)
 
 
 def _quiet(state: Any, workshop_id: int) -> bool:
