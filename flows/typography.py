@@ -80,19 +80,25 @@ def french(text: str, protect: re.Pattern[str] | None = None) -> str:
     """
     if not text or not any(c in text for c in ":;!?«»"):
         return text
-    spans = _Spans(text, protect)
+    found: list[_Spans] = []
+
+    def spans() -> _Spans:
+        """Found on first need: most signs are settled by their neighbours alone."""
+        if not found:
+            found.append(_Spans(text, protect))
+        return found[0]
 
     def punct(match: re.Match[str]) -> str:
         start, mark = match.start(), match.group("mark")
-        if spans.covers(match.start("mark")) or spans.covers(match.end() - 1):
-            return match.group(0)
         after = text[match.end()] if match.end() < len(text) else ""
         if after and after not in _ENDS_WORD:
             return match.group(0)  # ?start=, !aide, a:b, 14:30
         before = text[start - 1] if start > 0 else ""
         if not before or before in "\n\r":
             return match.group(0)  # at a line start: a list sign, not punctuation
-        if before in _SPACES or (spans.covers(start - 1) and not match.group("space")):
+        if spans().covers(match.start("mark")) or spans().covers(match.end() - 1):
+            return match.group(0)
+        if before in _SPACES or (spans().covers(start - 1) and not match.group("space")):
             return match.group(0)
         if not match.group("space") and not (before.isalnum() or before in _WORD_END):
             return match.group(0)  # « ?! », « (?) »: one space before the first sign only
@@ -102,14 +108,14 @@ def french(text: str, protect: re.Pattern[str] | None = None) -> str:
     def opening(match: re.Match[str]) -> str:
         after = text[match.end()] if match.end() < len(text) else ""
         empty = after == "»" and not match.group("open")  # « » with nothing inside
-        if not after or after in "\n\r" or empty or spans.covers(match.start()):
+        if not after or after in "\n\r" or empty or spans().covers(match.start()):
             return match.group(0)
         return "«" + NBSP
 
     def closing(match: re.Match[str]) -> str:
         start = match.start()
         before = text[start - 1] if start > 0 else ""
-        if not before or before in "\n\r«" or spans.covers(match.end() - 1):
+        if not before or before in "\n\r«" or spans().covers(match.end() - 1):
             return match.group(0)
         if before in _SPACES:
             return match.group(0)  # its spaces went with the « just before: « »
