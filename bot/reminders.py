@@ -62,11 +62,18 @@ class Reminded:
 
 def queue_reminders(texts: Texts, workshops: WorkshopStore, queue: MessageQueue,
                     workshop: WorkshopRecord, now: datetime, *, automatic: bool) -> Reminded:
+    """``automatic``: the reminder 24 hours before closing, for those who had started by
+    then only (someone who starts later is not told at once that they have not finished)."""
+    joined_by = (workshop.closes_at - AUTO_REMINDER_BEFORE
+                 if automatic and workshop.closes_at is not None else None)
     message = stored_form([Outgoing(text=reminder_text(texts, workshop))])
     queued = recent = unreachable = silenced = 0
     window = int(now.timestamp() // REMIND_WINDOW.total_seconds())
     for person in workshops.participants(workshop.id):
         if person.status != "in_progress":
+            continue
+        if joined_by is not None and person.started_at is not None \
+                and person.started_at > joined_by:
             continue
         if person.reminders_off:
             silenced += 1

@@ -212,3 +212,5 @@ class Participant:
     user_key: str
     status: str
     reminders_off: bool = False
+    started_at: datetime | None = None
+    """When they started the workshop's questionnaire (who was there at a given time)."""

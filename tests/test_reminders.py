@@ -217,6 +217,35 @@ async def test_automatic_reminder_and_closing_with_two_workers(bots, clock, data
     assert {k: len(v) for k, v in platform.received.items()} == {"502": 1, "100": 1}
 
 
+async def test_someone_who_joins_after_the_automatic_reminder_is_not_reminded_at_once(
+        bots, clock):
+    """The automatic reminder goes once, 24 hours before closing, to those who had joined
+    by then: a person who joins 10 hours before closing is not told 30 seconds later
+    that they have not finished."""
+    bot = bots[0]
+    _facilitator, code = await _workshop(bot)
+    workshop = await bot.storage.workshops(lambda store: store.find(code))
+    await bot.storage.database.run(lambda c: c.execute(text(
+        "UPDATE workshops SET closes_at = :at WHERE id = :id"),
+        {"at": clock.now() + timedelta(days=2), "id": workshop.id}))
+    early = Chat(bot, "901")
+    await early.say(f"/rejoindre {code}")
+    platform, chores = Recorder(), Housekeeping(bot.storage, bot.content.texts, 365)
+    sender = Sender(bot.storage, "telegram", platform.deliver)
+    clock.advance(days=1, hours=1)  # 23 hours before closing: the automatic reminder
+    await chores.once()
+    await sender.once()
+    assert list(platform.received) == ["901"]
+    clock.advance(hours=13)  # 10 hours before closing, someone new starts
+    late = Chat(bot, "902")
+    await late.say(f"/rejoindre {code}")
+    clock.advance(seconds=30)
+    await chores.once()
+    await sender.once()
+    assert "902" not in platform.received
+    assert len(platform.received["901"]) == 1
+
+
 async def test_forgetting_erases_the_address_and_pending_messages(bots, database_url):
     bot = bots[0]
     facilitator, code = await _workshop(bot)

@@ -67,7 +67,7 @@ class MemoryWorkshops(WorkshopAccess):
             if user is not None:
                 off = user.state.get(REMINDERS_OFF) or ()
                 result.append(Participant(user.key, s.status,
-                                          "*" in off or workshop_id in off))
+                                          "*" in off or workshop_id in off, s.started_at))
         return result
 
     def cofacilitators(self, workshop_id: int) -> list[str]:

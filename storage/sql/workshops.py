@@ -116,12 +116,13 @@ class SqlWorkshops(WorkshopAccess):
 
     def participants(self, workshop_id: int) -> list[Participant]:
         rows = self._c.execute(
-            select(S.id, S.status, users.c.key, users.c.state)
+            select(S.id, S.status, S.started_at, users.c.key, users.c.state)
             .join(users, S.user_id == users.c.id)
             .where(S.workshop_id == workshop_id, S.status != "cancelled")
             .order_by(S.user_id, S.id))
         latest = {row.key: row for row in rows}
-        return [Participant(row.key, row.status, _quiet(row.state, workshop_id))
+        return [Participant(row.key, row.status, _quiet(row.state, workshop_id),
+                            row.started_at)
                 for row in sorted(latest.values(), key=lambda r: r.id)]
 
     def cofacilitators(self, workshop_id: int) -> list[str]:
